@@ -1,0 +1,345 @@
+"""Run the metric models (SQL files under `metrics/models`) in DuckDB, staging to marts.
+
+Pure domain logic: no Prefect, no I/O beyond the DuckDB connection it is given. The caller
+loads `raw_ledger` and `raw_fx_rates` into the connection; `build` turns them into the
+warehouse tables of the data contract inside one transaction, so a failed run (a missing
+exchange rate, a bridge that does not reconcile) leaves the previous tables untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from jinja2 import Environment, StrictUndefined
+
+from nrr.errors import BridgeError, FxRateError, NrrError
+
+MODELS_DIR = Path(__file__).parent / "models"
+SEEDS_DIR = Path(__file__).parent / "seeds"
+KNOWN_LEDGER_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
+BRIDGE_TOLERANCE = 0.005  # half a cent: the bridge must reconcile to the cent
+
+# The models in dependency order. Staging and intermediate models are temporary tables of the
+# run; marts are the warehouse tables users query.
+MODELS: tuple[tuple[str, str], ...] = (
+    ("staging", "stg_ledger__revenue_periods"),
+    ("staging", "stg_fx__rates"),
+    ("intermediate", "int_customers"),
+    ("intermediate", "int_months"),
+    ("intermediate", "int_fx_monthly"),
+    ("intermediate", "int_customer_month_lines"),
+    ("intermediate", "int_customer_month"),
+    ("intermediate", "int_mrr_movements"),
+    ("marts", "benchmark_bands"),
+    ("marts", "customer_mrr_monthly"),
+    ("marts", "mrr_movements"),
+    ("marts", "mrr_bridge"),
+    ("marts", "retention_windows"),
+    ("marts", "cohort_retention"),
+    ("marts", "retention_waterfall"),
+)
+MART_TABLES = tuple(name for layer, name in MODELS if layer == "marts")
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """The metric definitions of one run (what a snapshot records as 'definitions')."""
+
+    as_of: date
+    reporting_currency: str = "usd"
+    reactivation_policy: str = "exclude"
+    acv_smb_upper: float = 10_000.0
+    acv_enterprise_lower: float = 100_000.0
+    windows: tuple[int, ...] = (1, 3, 12)
+    segment_dimensions: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reactivation_policy not in ("exclude", "include"):
+            raise NrrError(
+                f"reactivation policy must be 'exclude' or 'include', "
+                f"not {self.reactivation_policy!r}"
+            )
+        object.__setattr__(self, "as_of", self.as_of.replace(day=1))
+        object.__setattr__(self, "windows", tuple(sorted(set(self.windows) | {1})))
+
+    @property
+    def as_of_idx(self) -> int:
+        return self.as_of.year * 12 + self.as_of.month - 1
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: segment dimensions used, table sizes, timings per model."""
+
+    attributes: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    row_counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def quote(name: str) -> str:
+    """Quote an identifier for DuckDB (ledger attribute names come from users' files)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def month_date(expr: str) -> str:
+    return (
+        f"make_date(cast(({expr}) // 12 as integer), cast(({expr}) % 12 + 1 as integer), 1)"
+    )
+
+
+def _acv_band(expr: str) -> str:
+    return (
+        f"case when {expr} * 12 < parameters.acv_smb_upper then 'SMB' "
+        f"when {expr} * 12 < parameters.acv_enterprise_lower then 'Mid-Market' "
+        f"else 'Enterprise' end"
+    )
+
+
+def _convert(native: str, rate: str) -> str:
+    """Exact conversion to reporting currency, rounded to 6 decimals; a rate of 1 is a no-op."""
+    return (
+        f"case when {rate} = 1 then {native} "
+        f"else cast(round(cast({native} as decimal(38, 6)) * {rate}, 6) as decimal(18, 6)) end"
+    )
+
+
+def _band(alias: str, metric: str) -> str:
+    """SQL picking the benchmark band of `metric` for a windows row, on its yearly pace."""
+    scope = (
+        f"case when {alias}.dimension = 'acv_band' then {alias}.segment else 'company' end"
+        if metric == "nrr"
+        else "'any'"
+    )
+    value = f"round(pow({alias}.{metric}, 12.0 / {alias}.window_months), 9)"
+    return f"""(
+            select bands.band from benchmark_bands as bands
+            where bands.metric = '{metric}' and bands.scope = {scope}
+              and (bands.lower_bound is null or {value} > bands.lower_bound
+                   or (bands.lower_inclusive and {value} = bands.lower_bound))
+              and (bands.upper_bound is null or {value} < bands.upper_bound
+                   or (bands.upper_inclusive and {value} = bands.upper_bound))
+        )"""
+
+
+def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., str]]:
+    grouped = ("acv_band", *dimensions)
+
+    def segment_columns(alias: str | None = None) -> str:
+        prefix = f"{alias}." if alias else ""
+        return ",\n        ".join(
+            f"coalesce(cast({prefix}{quote(col)} as varchar), '(none)') as {quote(col)}"
+            for col in grouped
+        )
+
+    def dimension_label() -> str:
+        whens = " ".join(
+            f"when grouping({quote(col)}) = 0 then {literal(col)}" for col in grouped
+        )
+        return f"case {whens} else 'all' end"
+
+    def segment_label() -> str:
+        whens = " ".join(f"when grouping({quote(col)}) = 0 then {quote(col)}" for col in grouped)
+        return f"case {whens} else 'all' end"
+
+    def grouping_sets(base: str) -> str:
+        return ", ".join([f"({base})", *(f"({base}, {quote(col)})" for col in grouped)])
+
+    return {
+        "segment_columns": segment_columns,
+        "dimension_label": dimension_label,
+        "segment_label": segment_label,
+        "grouping_sets": grouping_sets,
+    }
+
+
+def model_sql_path(layer: str, name: str) -> Path:
+    return MODELS_DIR / layer / f"{name}.sql"
+
+
+def definitions_fingerprint() -> str:
+    """Hash of every model and seed: changes whenever a metric definition's code changes."""
+    digest = hashlib.sha256()
+    for layer, name in MODELS:
+        digest.update(model_sql_path(layer, name).read_bytes())
+    for seed in sorted(SEEDS_DIR.glob("*.csv")):
+        digest.update(seed.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ledger_attributes(con: duckdb.DuckDBPyConnection, table: str = "raw_ledger") -> tuple[str, ...]:
+    columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+    return tuple(c for c in columns if c not in KNOWN_LEDGER_COLUMNS and not c.startswith("_"))
+
+
+def resolve_dimensions(
+    requested: tuple[str, ...] | None, attributes: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The segment dimensions to compute: all ledger attributes unless the user named some."""
+    if requested is None:
+        return attributes
+    available = {*attributes, "currency"}
+    dims: list[str] = []
+    for name in requested:
+        key = name.strip().lower()
+        if key in ("all", "acv_band"):
+            continue  # always computed
+        if key not in available:
+            raise NrrError(
+                f"segment dimension {name!r} is not a column of the ledger "
+                f"(available: {', '.join(sorted(available))})"
+            )
+        if key not in dims:
+            dims.append(key)
+    return tuple(dims)
+
+
+class Engine:
+    """Renders and runs the models for one set of parameters."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, params: EngineParams):
+        self.con = con
+        self.params = params
+        self.env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+    def _context(self, attributes: tuple[str, ...], dimensions: tuple[str, ...]) -> dict:
+        single_currency = self._single_currency()
+        return {
+            "attributes": attributes,
+            "windows": self.params.windows,
+            "single_currency": single_currency,
+            "q": quote,
+            "month_date": month_date,
+            "acv_band": _acv_band,
+            "band": _band,
+            "convert": _convert,
+            "seed": lambda name: str(SEEDS_DIR / f"{name}.csv").replace("'", "''"),
+            **_template_helpers(dimensions),
+        }
+
+    def _single_currency(self) -> bool:
+        try:
+            others = self.con.execute(
+                "select count(*) from raw_ledger where currency <> ?",
+                [self.params.reporting_currency],
+            ).fetchone()[0]
+        except duckdb.CatalogException:
+            return True
+        return others == 0
+
+    def render(self, layer: str, name: str, context: dict) -> str:
+        template = self.env.from_string(model_sql_path(layer, name).read_text())
+        return template.render(**context)
+
+    def _write_parameters(self) -> None:
+        p = self.params
+        self.con.execute(
+            """
+            create or replace temp table run_parameters as
+            select ?::date as as_of_month, ?::integer as as_of_idx, ?::varchar as reporting_currency,
+                   ?::varchar as reactivation_policy, ?::double as acv_smb_upper,
+                   ?::double as acv_enterprise_lower, ?::integer as max_window
+            """,
+            [
+                p.as_of,
+                p.as_of_idx,
+                p.reporting_currency,
+                p.reactivation_policy,
+                p.acv_smb_upper,
+                p.acv_enterprise_lower,
+                max(p.windows),
+            ],
+        )
+
+    def build(self) -> BuildResult:
+        """Run every model; raise (and leave the database as it was) if a check fails."""
+        attributes = ledger_attributes(self.con)
+        dimensions = resolve_dimensions(self.params.segment_dimensions, attributes)
+        result = BuildResult(attributes=attributes, dimensions=dimensions)
+        self.con.execute("begin transaction")
+        try:
+            self._write_parameters()
+            context = self._context(attributes, dimensions)
+            for layer, name in MODELS:
+                started = time.perf_counter()
+                self._materialise(layer, name, self.render(layer, name, context))
+                result.timings[name] = time.perf_counter() - started
+                if name == "int_fx_monthly":
+                    self._check_rates()
+                if name == "mrr_bridge":
+                    self._check_bridge()
+            for name in MART_TABLES:
+                if name != "retention_waterfall":
+                    result.row_counts[name] = self.con.execute(
+                        f"select count(*) from {name}"
+                    ).fetchone()[0]
+            self._drop_temporaries()
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        return result
+
+    def _materialise(self, layer: str, name: str, sql: str) -> None:
+        first_line = sql.lstrip().splitlines()[0] if sql.strip() else ""
+        if "config: view" in first_line:
+            statement = f"create or replace view {name} as\n{sql}"
+        elif layer == "marts":
+            statement = f"create or replace table {name} as\n{sql}"
+        else:
+            statement = f"create or replace temp table {name} as\n{sql}"
+        try:
+            self.con.execute(statement)
+        except duckdb.Error as exc:
+            raise RuntimeError(f"metric model {layer}/{name}.sql failed: {exc}") from exc
+
+    def _check_rates(self) -> None:
+        missing = self.con.execute(
+            """
+            select currency, min(month_idx) from int_fx_monthly
+            where rate is null group by currency order by currency
+            """
+        ).fetchall()
+        if missing:
+            names = ", ".join(code.upper() for code, _ in missing)
+            raise FxRateError(
+                f"no exchange rate to {self.params.reporting_currency.upper()} for {names}: "
+                "add them to the rates file (NRR_FX_RATES) or the fx_rates setting"
+            )
+
+    def _check_bridge(self) -> None:
+        row = self.con.execute(
+            f"""
+            select month, dimension, segment, difference from mrr_bridge
+            where abs(difference) >= {BRIDGE_TOLERANCE}
+            order by abs(difference) desc, month limit 1
+            """
+        ).fetchone()
+        if row:
+            month, dimension, segment, difference = row
+            where = "" if dimension == "all" else f" (segment {dimension}={segment})"
+            raise BridgeError(
+                f"the MRR bridge does not reconcile for {month:%Y-%m}{where}: opening + movements "
+                f"differs from closing MRR by {difference:,.2f}"
+            )
+
+    def _drop_temporaries(self) -> None:
+        for layer, name in reversed(MODELS):
+            if layer != "marts":
+                self.con.execute(f"drop table if exists {name}")
+        self.con.execute("drop table if exists run_parameters")
+
+
+def build(con: duckdb.DuckDBPyConnection, params: EngineParams) -> BuildResult:
+    """Build the warehouse tables from `raw_ledger` and `raw_fx_rates` already in `con`."""
+    return Engine(con, params).build()

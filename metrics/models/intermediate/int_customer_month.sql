@@ -1,0 +1,92 @@
+-- The backbone: one row per customer and month in which the customer has MRR > 0.
+-- `mrr` is in reporting currency at the month's own rate; `mrr_at_rate_lag_<n>` is the same
+-- revenue at the rate of n months earlier, so an n-month window can compare start and end
+-- at one rate (constant currency: exchange-rate moves never look like expansion or churn).
+-- A customer absent in a month has MRR 0 that month.
+
+-- lines converted at the month's rate and at each window start's rate
+with converted as (
+    select
+        lines.*,
+        {{ convert("lines.native_mrr", "fx.rate_exact") }} as line_mrr,
+        {%- for n in windows %}
+        {{ convert("lines.native_mrr", "fx_" ~ n ~ ".rate_exact") }}
+            as line_mrr_at_rate_lag_{{ n }},
+        {%- endfor %}
+    from int_customer_month_lines as lines
+    inner join int_fx_monthly as fx
+        on lines.currency = fx.currency and lines.month_idx = fx.month_idx
+    {%- for n in windows %}
+    inner join int_fx_monthly as fx_{{ n }}
+        on lines.currency = fx_{{ n }}.currency and lines.month_idx - {{ n }} = fx_{{ n }}.month_idx
+    {%- endfor %}
+),
+
+-- one row per customer and month; the largest line names the customer's attributes
+customer_month as (
+    select
+        customer_key,
+        month_idx,
+        sum(line_mrr) as mrr,
+        {%- for n in windows %}
+        sum(line_mrr_at_rate_lag_{{ n }}) as mrr_at_rate_lag_{{ n }},
+        {%- endfor %}
+        max(struct_pack(
+            line_mrr := line_mrr,
+            currency := currency
+            {%- for dim in attributes %},
+            {{ q(dim) }} := {{ q(dim) }}
+            {%- endfor %}
+        )) as primary_line,
+        bool_or(ends_involuntary) as ends_involuntary,
+        bool_or(ends_voluntary) as ends_voluntary
+    from converted
+    group by customer_key, month_idx
+    having sum(line_mrr) > 0
+),
+
+-- neighbours in time: what the movements, islands and cohorts are read from
+sequenced as (
+    select
+        customer_key,
+        month_idx,
+        cast(mrr as decimal(18, 6)) as mrr,
+        {%- for n in windows %}
+        cast(mrr_at_rate_lag_{{ n }} as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
+        {%- endfor %}
+        primary_line.currency as currency,
+        {%- for dim in attributes %}
+        primary_line.{{ q(dim) }} as {{ q(dim) }},
+        {%- endfor %}
+        case
+            when ends_involuntary then 'involuntary'
+            when ends_voluntary then 'voluntary'
+        end as ending_kind,
+        lag(month_idx) over by_month as prev_idx,
+        cast(lag(mrr) over by_month as decimal(18, 6)) as prev_mrr,
+        lag(primary_line) over by_month as prev_line,
+        lead(month_idx) over by_month as next_idx,
+        -- consecutive months share a run id (gaps and islands)
+        month_idx - row_number() over by_month as run_id,
+        min(month_idx) over (partition by customer_key) as first_month_idx
+    from customer_month
+    window by_month as (partition by customer_key order by month_idx)
+),
+
+final as (
+    select
+        sequenced.* exclude (prev_line),
+        {{ acv_band("sequenced.mrr") }} as acv_band,
+        case when prev_idx = month_idx - 1 then prev_line.currency end as prev_currency,
+        {%- for dim in attributes %}
+        case when prev_idx = month_idx - 1 then prev_line.{{ q(dim) }} end
+            as {{ q("prev_" ~ dim) }},
+        {%- endfor %}
+        case
+            when prev_idx = month_idx - 1 then {{ acv_band("sequenced.prev_mrr") }}
+        end as prev_acv_band
+    from sequenced
+    cross join run_parameters as parameters
+)
+
+select * from final

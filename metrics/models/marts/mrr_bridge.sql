@@ -1,0 +1,119 @@
+-- The MRR bridge per month and segment, built from two independent paths so that it checks
+-- the movements: opening and closing MRR come from the customer-month backbone, the movement
+-- totals from int_mrr_movements. It must hold to the cent:
+--   opening + new + reactivation + expansion - contraction - churn = closing_mrr_constant
+-- where closing_mrr_constant is the closing MRR at the opening month's rates; fx_adjustment
+-- then moves it to the month's own rates (0 in a single-currency business).
+-- A customer counts in the segment it was in at the opening (new customers: at the closing).
+
+with parameters as (
+    select * from run_parameters
+),
+
+history as (
+    select month_idx from int_months where in_history
+),
+
+-- last month's MRR of every customer, in last month's segment
+opening as (
+    select
+        backbone.month_idx + 1 as month_idx,
+        backbone.acv_band,
+        backbone.currency,
+        {%- for dim in attributes %}
+        backbone.{{ q(dim) }},
+        {%- endfor %}
+        backbone.mrr as opening_mrr
+    from int_customer_month as backbone
+    cross join parameters
+    where backbone.month_idx + 1 <= parameters.as_of_idx
+),
+
+-- this month's MRR, at last month's rates and at its own
+closing as (
+    select
+        month_idx,
+        case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
+        case when prev_idx = month_idx - 1 then prev_currency else currency end as currency,
+        {%- for dim in attributes %}
+        case when prev_idx = month_idx - 1 then {{ q("prev_" ~ dim) }} else {{ q(dim) }} end
+            as {{ q(dim) }},
+        {%- endfor %}
+        mrr_at_rate_lag_1 as closing_mrr_constant,
+        mrr as closing_mrr
+    from int_customer_month
+),
+
+movements as (
+    select
+        month_idx,
+        acv_band,
+        currency,
+        {%- for dim in attributes %}
+        {{ q(dim) }},
+        {%- endfor %}
+        case when movement = 'new' then amount end as new,
+        case when movement = 'reactivation' then amount end as reactivation,
+        case when movement = 'expansion' then amount end as expansion,
+        case when movement = 'contraction' then amount end as contraction,
+        case when movement = 'churn' then amount end as churn
+    from int_mrr_movements
+),
+
+unioned as (
+    select * from opening
+    union all by name
+    select * from closing
+    union all by name
+    select * from movements
+),
+
+labelled as (
+    select
+        month_idx,
+        {{ segment_columns() }},
+        opening_mrr, closing_mrr_constant, closing_mrr, new, reactivation, expansion,
+        contraction, churn
+    from unioned
+),
+
+grouped as (
+    select
+        month_idx,
+        {{ dimension_label() }} as dimension,
+        {{ segment_label() }} as segment,
+        coalesce(sum(opening_mrr), 0) as opening_mrr,
+        coalesce(sum(new), 0) as new,
+        coalesce(sum(reactivation), 0) as reactivation,
+        coalesce(sum(expansion), 0) as expansion,
+        coalesce(sum(contraction), 0) as contraction,
+        coalesce(sum(churn), 0) as churn,
+        coalesce(sum(closing_mrr_constant), 0) as closing_mrr_constant,
+        coalesce(sum(closing_mrr), 0) as closing_mrr
+    from labelled
+    group by grouping sets ({{ grouping_sets("month_idx") }})
+),
+
+final as (
+    select
+        {{ month_date("grouped.month_idx") }} as month,
+        dimension,
+        segment,
+        cast(opening_mrr as double) as opening_mrr,
+        cast(new as double) as new,
+        cast(reactivation as double) as reactivation,
+        cast(expansion as double) as expansion,
+        cast(contraction as double) as contraction,
+        cast(churn as double) as churn,
+        cast(closing_mrr_constant as double) as closing_mrr_constant,
+        cast(closing_mrr - closing_mrr_constant as double) as fx_adjustment,
+        cast(closing_mrr as double) as closing_mrr,
+        cast(
+            opening_mrr + new + reactivation + expansion - contraction - churn
+            - closing_mrr_constant as double
+        ) as difference
+    from grouped
+    inner join history on grouped.month_idx = history.month_idx
+)
+
+select * from final

@@ -1,0 +1,167 @@
+"""The `nrr` command line.
+
+Heavy stacks (Prefect, Great Expectations, Stripe, Slack) are imported inside the commands
+that need them, so `nrr compute` and `nrr report` start in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from nrr.errors import LedgerError, NrrError
+
+app = typer.Typer(
+    name="nrr",
+    help=(
+        "Net and Gross Revenue Retention from your own billing data: extract from Stripe, "
+        "validate, compute in DuckDB, snapshot each monthly close and notify Slack."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Policy(str, Enum):
+    exclude = "exclude"
+    include = "include"
+
+
+def parse_month(value: str | None) -> date | None:
+    """YYYY-MM -> first day of that month; a clear message otherwise."""
+    if value is None:
+        return None
+    try:
+        year, month = value.strip().split("-")[:2]
+        return date(int(year), int(month), 1)
+    except (ValueError, TypeError):
+        raise typer.BadParameter(f"{value!r} is not a month; use YYYY-MM, e.g. 2025-06") from None
+
+
+MonthOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", show_default=False)]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory (warehouse, lake, outbox, reports). Env: NRR_DATA_DIR.",
+        show_default="./data",
+    ),
+]
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger",
+        help="Revenue ledger (CSV or Parquet). Without it, the Stripe lake in the data dir.",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table for people, json for scripts.")
+]
+
+
+def settings_for(**overrides: object):
+    """Settings with command-line flags applied; invalid configuration is a user error."""
+    from nrr.settings import load_settings
+
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise NrrError(f"invalid configuration: {problems}") from None
+
+
+@app.command()
+def compute(
+    as_of: Annotated[str, typer.Option("--as-of", help="Last month to compute, YYYY-MM.")],
+    ledger: LedgerOption = None,
+    data_dir: DataDirOption = None,
+    reactivation_policy: Annotated[
+        Policy | None,
+        typer.Option(
+            "--reactivation-policy",
+            help="exclude (default, conservative): a customer that left and came back inside "
+            "a window counts as churned; include: its end MRR counts.",
+        ),
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Report bad ledger rows and go on without them.")
+    ] = False,
+) -> None:
+    """Build the warehouse (customer_mrr_monthly, mrr_movements, retention_windows, ...)."""
+    from nrr.compute import compute as run_compute
+
+    month = parse_month(as_of)
+    settings = settings_for(
+        data_dir=data_dir,
+        reactivation_policy=reactivation_policy.value if reactivation_policy else None,
+    )
+    result = run_compute(settings, month, ledger, skip_bad_rows=skip_bad_rows)
+    for bad in result.skipped_rows:
+        err_console.print(f"[yellow]skipped[/yellow] {bad}")
+    counts = ", ".join(f"{name} {rows:,}" for name, rows in result.build.row_counts.items())
+    console.print(
+        f"Computed {result.as_of:%Y-%m} from {result.source} ({result.ledger_rows:,} rows) "
+        f"in {result.seconds:.1f}s -> {result.warehouse}"
+    )
+    console.print(f"[dim]{counts}[/dim]")
+
+
+@app.command()
+def report(
+    as_of: Annotated[str, typer.Option("--as-of", help="Month to report, YYYY-MM.")],
+    data_dir: DataDirOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Print headline NRR/GRR with benchmark bands, waterfall, segments and cohort curves."""
+    from nrr.reporting.figures import load_figures
+    from nrr.warehouse import read_warehouse
+
+    settings = settings_for(data_dir=data_dir)
+    con = read_warehouse(settings)
+    try:
+        figures = load_figures(con, parse_month(as_of), currency=settings.reporting_currency)
+    finally:
+        con.close()
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(figures.to_dict(), indent=2, default=str) + "\n")
+        return
+    from nrr.reporting.console import print_report
+
+    print_report(figures, console)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one clear sentence and exit code 1, never a traceback."""
+    try:
+        app()
+    except LedgerError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        for line in exc.details():
+            err_console.print(f"  {line}", highlight=False)
+        raise SystemExit(1) from None
+    except NrrError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Open DuckDB connections to the warehouse with the run's resource limits.
+
+The compute path works in an in-memory database and attaches the warehouse file only after
+the inputs validated, so a bad ledger never creates or touches the warehouse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from nrr.errors import NrrError
+from nrr.settings import Settings
+
+WAREHOUSE_ALIAS = "warehouse"
+
+
+def scratch_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the configured memory ceiling, spilling under the data dir."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+    if settings.duckdb_threads:
+        con.execute(f"set threads = {int(settings.duckdb_threads)}")
+    con.execute("set preserve_insertion_order = false")
+    return con
+
+
+def attach_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Path:
+    """Attach (creating if needed) the warehouse file and make it the default catalog."""
+    path = settings.warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spill = settings.data_dir / ".duckdb_tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"set temp_directory = '{_sql_path(spill)}'")
+    try:
+        con.execute(f"attach '{_sql_path(path)}' as {WAREHOUSE_ALIAS}")
+    except duckdb.IOException as exc:
+        raise NrrError(f"cannot open the warehouse {path}: {_first_line(exc)}") from exc
+    con.execute(f"use {WAREHOUSE_ALIAS}")
+    return path
+
+
+def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection for reports; a clear error when nothing was computed yet."""
+    path = settings.warehouse_path
+    if not path.is_file():
+        raise NrrError(f"no warehouse at {path}: run `nrr compute` (or `nrr close`) first")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise NrrError(f"cannot open the warehouse {path}: {_first_line(exc)}") from exc
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where table_name = ? and not temporary",
+            [name],
+        ).fetchone()[0]
+    )
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
