@@ -149,6 +149,11 @@ def report(
     print_report(figures, console)
 
 
+from nrr.commands import register_all  # noqa: E402  (commands register on `app`)
+
+register_all(app)
+
+
 def main() -> None:
     """Entry point: user mistakes become one clear sentence and exit code 1, never a traceback."""
     try:
