@@ -93,9 +93,7 @@ def literal(text: str) -> str:
 
 
 def month_date(expr: str) -> str:
-    return (
-        f"make_date(cast(({expr}) // 12 as integer), cast(({expr}) % 12 + 1 as integer), 1)"
-    )
+    return f"make_date(cast(({expr}) // 12 as integer), cast(({expr}) % 12 + 1 as integer), 1)"
 
 
 def _acv_band(expr: str) -> str:
@@ -143,9 +141,7 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
         )
 
     def dimension_label() -> str:
-        whens = " ".join(
-            f"when grouping({quote(col)}) = 0 then {literal(col)}" for col in grouped
-        )
+        whens = " ".join(f"when grouping({quote(col)}) = 0 then {literal(col)}" for col in grouped)
         return f"case {whens} else 'all' end"
 
     def segment_label() -> str:
@@ -210,7 +206,9 @@ class Engine:
     def __init__(self, con: duckdb.DuckDBPyConnection, params: EngineParams):
         self.con = con
         self.params = params
-        self.env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+        self.env = Environment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
 
     def _context(self, attributes: tuple[str, ...], dimensions: tuple[str, ...]) -> dict:
         single_currency = self._single_currency()
@@ -246,9 +244,10 @@ class Engine:
         self.con.execute(
             """
             create or replace temp table run_parameters as
-            select ?::date as as_of_month, ?::integer as as_of_idx, ?::varchar as reporting_currency,
-                   ?::varchar as reactivation_policy, ?::double as acv_smb_upper,
-                   ?::double as acv_enterprise_lower, ?::integer as max_window
+            select ?::date as as_of_month, ?::integer as as_of_idx,
+                   ?::varchar as reporting_currency, ?::varchar as reactivation_policy,
+                   ?::double as acv_smb_upper, ?::double as acv_enterprise_lower,
+                   ?::integer as max_window
             """,
             [
                 p.as_of,

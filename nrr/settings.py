@@ -133,7 +133,10 @@ class Settings(BaseSettings):
 
     # --- data-quality gates -------------------------------------------------------------
     volume_drop_tolerance: float = Field(
-        0.5, ge=0, le=1, validation_alias=_alias("NRR_VOLUME_DROP_TOLERANCE", "volume_drop_tolerance")
+        0.5,
+        ge=0,
+        le=1,
+        validation_alias=_alias("NRR_VOLUME_DROP_TOLERANCE", "volume_drop_tolerance"),
     )
     volume_growth_tolerance: float = Field(
         3.0, ge=0, validation_alias=_alias("NRR_VOLUME_GROWTH_TOLERANCE", "volume_growth_tolerance")

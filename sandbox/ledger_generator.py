@@ -100,8 +100,11 @@ def generate_ledger(
         churning = active & (draw < churn_p)
         expanding = active & ~churning & (draw >= churn_p) & (draw < churn_p + expand_p)
         contracting = (
-            active & ~churning & ~expanding
-            & (draw >= churn_p + expand_p) & (draw < churn_p + expand_p + contract_p)
+            active
+            & ~churning
+            & ~expanding
+            & (draw >= churn_p + expand_p)
+            & (draw < churn_p + expand_p + contract_p)
         )
         involuntary = rng.random(n) < INVOLUNTARY_SHARE
         kind = np.where(involuntary, "involuntary", "voluntary")

@@ -39,12 +39,16 @@ def _headline(f: Figures) -> Table:
     grr_delta = h.grr - prev.grr if prev and prev.grr is not None and h.grr is not None else None
     table.add_row("NRR", pct(h.nrr), band_label(h.benchmark_band), points(nrr_delta))
     table.add_row("GRR", pct(h.grr), band_label(h.grr_band), points(grr_delta))
-    table.add_row(
-        "Cohort", f"{h.cohort_customers:,} customers", money(h.start_mrr, f.currency), ""
-    )
+    table.add_row("Cohort", f"{h.cohort_customers:,} customers", money(h.start_mrr, f.currency), "")
     table.add_row("Logo retention", pct(h.logo_retention), "", "")
-    table.add_row("Reactivated MRR (outside NRR)" if f.reactivation_policy == "exclude"
-                  else "Reactivated MRR (inside NRR)", money(h.reactivated_mrr, f.currency), "", "")
+    table.add_row(
+        "Reactivated MRR (outside NRR)"
+        if f.reactivation_policy == "exclude"
+        else "Reactivated MRR (inside NRR)",
+        money(h.reactivated_mrr, f.currency),
+        "",
+        "",
+    )
     return table
 
 
@@ -52,8 +56,11 @@ def _periods(f: Figures) -> Table:
     table = Table(title="Monthly and quarterly", title_justify="left")
     for column in ("window", "NRR", "annualised", "GRR", "expansion", "contraction", "churn"):
         table.add_column(column, justify="right" if column != "window" else "left")
-    for label, w in (("last month", f.monthly), ("last quarter", f.quarterly),
-                     ("trailing 12 months", f.headline)):
+    for label, w in (
+        ("last month", f.monthly),
+        ("last quarter", f.quarterly),
+        ("trailing 12 months", f.headline),
+    ):
         table.add_row(
             label,
             pct(w.nrr),
@@ -104,12 +111,23 @@ def _bridge(f: Figures) -> Table:
 
 
 def _segments(f: Figures) -> Table:
-    table = Table(title="Segments (trailing 12 months, segment as of window start)",
-                  title_justify="left")
-    for column in ("dimension", "segment", "customers", "start MRR", "NRR", "band", "GRR",
-                   "GRR band"):
-        table.add_column(column, justify="right" if column in ("customers", "start MRR", "NRR",
-                                                               "GRR") else "left")
+    table = Table(
+        title="Segments (trailing 12 months, segment as of window start)", title_justify="left"
+    )
+    for column in (
+        "dimension",
+        "segment",
+        "customers",
+        "start MRR",
+        "NRR",
+        "band",
+        "GRR",
+        "GRR band",
+    ):
+        table.add_column(
+            column,
+            justify="right" if column in ("customers", "start MRR", "NRR", "GRR") else "left",
+        )
     for s in f.segments:
         table.add_row(
             s.dimension,

@@ -119,8 +119,9 @@ class Figures:
         return data
 
 
-def _window(con: duckdb.DuckDBPyConnection, table: str, as_of: date, months: int,
-            dimension: str = "all") -> list[WindowFigure]:
+def _window(
+    con: duckdb.DuckDBPyConnection, table: str, as_of: date, months: int, dimension: str = "all"
+) -> list[WindowFigure]:
     cols = ", ".join(WINDOW_COLUMNS)
     rows = con.execute(
         f"""select window_months, dimension, segment, {cols} from {table}
@@ -231,8 +232,16 @@ def _bridge(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, float]:
            from mrr_bridge where month = ? and dimension = 'all'""",
         [as_of],
     ).fetchone()
-    keys = ("opening_mrr", "new", "reactivation", "expansion", "contraction", "churn",
-            "fx_adjustment", "closing_mrr")
+    keys = (
+        "opening_mrr",
+        "new",
+        "reactivation",
+        "expansion",
+        "contraction",
+        "churn",
+        "fx_adjustment",
+        "closing_mrr",
+    )
     return dict(zip(keys, row or (0.0,) * len(keys), strict=True))
 
 

@@ -26,7 +26,8 @@ def load_fx_rates(
 ) -> int:
     """Create `table(currency, rate, month)` from the file and inline rates; return its rows."""
     con.execute(
-        f"create or replace temp table {table} (currency varchar, rate double, month date, _row bigint)"
+        f"create or replace temp table {table} "
+        "(currency varchar, rate double, month date, _row bigint)"
     )
     if inline_rates:
         for currency, rate in inline_rates.items():

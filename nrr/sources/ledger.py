@@ -149,7 +149,9 @@ def load_ledger_arrow(
     arrow_table = _normalise_names(arrow_table, source)
     present = set(arrow_table.column_names)
     attributes = tuple(
-        name for name in arrow_table.column_names if name not in KNOWN_COLUMNS and name != ROW_COLUMN
+        name
+        for name in arrow_table.column_names
+        if name not in KNOWN_COLUMNS and name != ROW_COLUMN
     )
     con.register("_ledger_input", arrow_table)
     codes = ", ".join(f"'{code}'" for code in sorted(ISO_4217_CODES))
@@ -201,7 +203,9 @@ def load_ledger_arrow(
         """
     )
     con.unregister("_ledger_input")
-    total_bad = con.execute("select count(*) from _ledger_typed where _problem is not null").fetchone()[0]
+    total_bad = con.execute(
+        "select count(*) from _ledger_typed where _problem is not null"
+    ).fetchone()[0]
     bad_rows = [
         BadRow(source, row, reason)
         for row, reason in con.execute(
