@@ -8,6 +8,7 @@ exchange rate, a bridge that does not reconcile) leaves the previous tables unto
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 from nrr.errors import BridgeError, FxRateError, NrrError
 
@@ -200,6 +201,15 @@ def resolve_dimensions(
     return tuple(dims)
 
 
+_ENVIRONMENT = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@functools.cache
+def _template(layer: str, name: str) -> Template:
+    """Compiled once per process: the model files do not change while it runs."""
+    return _ENVIRONMENT.from_string(model_sql_path(layer, name).read_text())
+
+
 class Engine:
     """Renders and runs the models for one set of parameters."""
 
@@ -236,8 +246,7 @@ class Engine:
         return others == 0
 
     def render(self, layer: str, name: str, context: dict) -> str:
-        template = self.env.from_string(model_sql_path(layer, name).read_text())
-        return template.render(**context)
+        return _template(layer, name).render(**context)
 
     def _write_parameters(self) -> None:
         p = self.params
