@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     slack_api_base: str | None = Field(
         None, validation_alias=_alias("SLACK_API_BASE", "slack_api_base")
     )
+    slack_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_alias("NRR_SLACK_TIMEOUT", "slack_timeout_seconds")
+    )
 
     # --- threshold alerts (fractions: 1.0 = 100%) ---------------------------------------
     alert_nrr_below: float | None = Field(
