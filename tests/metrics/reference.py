@@ -41,7 +41,9 @@ def customer_month_mrr(
     return {key: value for key, value in mrr.items() if value > 0}
 
 
-def movements(mrr: Mapping[tuple[str, int], Decimal], months: range) -> list[tuple[int, str, str, Decimal]]:
+def movements(
+    mrr: Mapping[tuple[str, int], Decimal], months: range
+) -> list[tuple[int, str, str, Decimal]]:
     customers = sorted({c for c, _ in mrr})
     result = []
     for c in customers:

@@ -32,7 +32,9 @@ def ledger_rows(draw) -> list[dict[str, object]]:
             {
                 "customer_id": draw(st.sampled_from("abcdef")),
                 "start_date": start.isoformat(),
-                "end_date": None if length is None else (start + timedelta(days=length)).isoformat(),
+                "end_date": None
+                if length is None
+                else (start + timedelta(days=length)).isoformat(),
                 "mrr": str(draw(amounts)),
                 "plan": draw(st.sampled_from(["basic", "pro"])),
             }
@@ -103,8 +105,16 @@ def test_engine_matches_the_literal_contract(rows, policy):
             ).fetchone()
             assert got[:2] == (expected.cohort, expected.retained)
             assert got[2:7] == pytest.approx(
-                [float(x) for x in (expected.start, expected.expansion, expected.contraction,
-                                    expected.churn, expected.reactivated)]
+                [
+                    float(x)
+                    for x in (
+                        expected.start,
+                        expected.expansion,
+                        expected.contraction,
+                        expected.churn,
+                        expected.reactivated,
+                    )
+                ]
             )
             assert got[7] == pytest.approx(expected.nrr)
             assert got[8] == pytest.approx(expected.grr)
