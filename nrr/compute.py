@@ -67,7 +67,7 @@ def load_inputs(
             reporting_currency=settings.reporting_currency,
             skip_bad_rows=skip_bad_rows,
         )
-    load_fx_rates(con, settings.fx_rates_path, settings.fx_rates)
+    load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates)
     return loaded
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -59,17 +60,17 @@ class Settings(BaseSettings):
     acv_enterprise_lower: float = Field(
         100_000.0, gt=0, validation_alias=_alias("NRR_ACV_ENTERPRISE_LOWER", "acv_enterprise_lower")
     )
-    segment_dimensions: list[str] | None = Field(
+    segment_dimensions: Annotated[list[str] | None, NoDecode] = Field(
         None, validation_alias=_alias("NRR_SEGMENT_DIMENSIONS", "segment_dimensions")
     )
-    window_months: list[int] = Field(
+    window_months: Annotated[list[int], NoDecode] = Field(
         [1, 3, 12], validation_alias=_alias("NRR_WINDOW_MONTHS", "window_months")
     )
     fx_rates_path: Path | None = Field(
         None, validation_alias=_alias("NRR_FX_RATES", "fx_rates_path")
     )
-    fx_rates: dict[str, float] = Field(
-        default_factory=dict, validation_alias=_alias("NRR_FX_RATES_INLINE", "fx_rates")
+    inline_fx_rates: dict[str, float] = Field(
+        default_factory=dict, validation_alias=_alias("NRR_INLINE_FX_RATES", "inline_fx_rates")
     )
 
     # --- engine resources --------------------------------------------------------------
