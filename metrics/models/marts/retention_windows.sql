@@ -118,8 +118,8 @@ final as (
         ratios.nrr,
         ratios.grr,
         {{ band("ratios", "nrr") }} as benchmark_band,
-        {{ band("ratios", "grr") }} as grr_band,
         parameters.reactivation_policy,
+        {{ band("ratios", "grr") }} as grr_band,
         cast(ratios.end_mrr as double) as end_mrr,
         case when ratios.start_mrr > 0
             then cast(ratios.expansion as double) / cast(ratios.start_mrr as double) end
