@@ -94,7 +94,9 @@ class OutboxDestination:
         self.slack_channel = settings.slack_channel
 
     def send(self, delivery: Delivery, *, in_doubt: bool) -> SendResult:
-        message = delivery.message
+        return self.write(delivery.message)
+
+    def write(self, message: Message) -> SendResult:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             files = []

@@ -83,6 +83,24 @@ def notify_close(settings: Settings, summary: CloseSummary, *, outbox: bool = Fa
         return _crashed(key, "summary", exc)
 
 
+def render_to_outbox(settings: Settings, summary: CloseSummary) -> NotifyResult:
+    """Dry run: write the summary and alerts of a close to the outbox, always afresh, without
+    touching the delivery state (so a later real send is unaffected)."""
+    from nrr.slack.delivery import OutboxDestination
+
+    destination = OutboxDestination(settings)
+    result = NotifyResult()
+    try:
+        for message in _close_messages(settings, summary, None, destination):
+            sent = destination.write(message)
+            result.outcomes.append(MessageOutcome(message.key, message.kind, "outbox",
+                                                  REPORTED_STATUS[sent.status], sent.error,
+                                                  sent.note))
+    except Exception as exc:
+        return _crashed(summary_key(summary.period, summary.snapshot_version), "summary", exc)
+    return result
+
+
 def notify_blocked(settings: Settings, period: date, failures: list[BlockedFailure], *,
                    outbox: bool = False) -> NotifyResult:
     """Alert that a close was blocked by critical data-quality failures (once per failure set)."""
@@ -167,7 +185,7 @@ def build_close_summary(
 
 
 # --- rendering -----------------------------------------------------------------------------
-def _close_messages(settings: Settings, summary: CloseSummary, state: DeliveryState,
+def _close_messages(settings: Settings, summary: CloseSummary, state: DeliveryState | None,
                     destination: Destination) -> list[Message]:
     """The summary (with its charts) and one message per fired alert rule."""
     from nrr.slack.alerts import evaluate
@@ -175,7 +193,7 @@ def _close_messages(settings: Settings, summary: CloseSummary, state: DeliverySt
 
     period, version = summary.period, summary.snapshot_version
     messages: list[Message] = []
-    stored = [state.get(k, destination.name)
+    stored = [state.get(k, destination.name) if state else None
               for k in (summary_key(period, version), charts_key(period, version))]
     if stored[0] is None:  # render (charts take a second) only once per destination
         messages += _summary_messages(settings, summary, destination)
@@ -252,6 +270,11 @@ def _deliver(state: DeliveryState, destination: Destination, messages: list[Mess
             result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
                                                   "pending", f"not attempted: {stop}"))
             continue
+        if queued.kind == "charts" and not _summary_delivered(state, queued.key,
+                                                               destination.name):
+            result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
+                                                  "pending", "waiting for its summary"))
+            continue
         claim = state.claim(queued.key, destination.name)
         if claim is None:
             result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
@@ -272,6 +295,12 @@ def _deliver(state: DeliveryState, destination: Destination, messages: list[Mess
         if sent.config_error:
             stop = sent.error
     return result
+
+
+def _summary_delivered(state: DeliveryState, charts: str, destination: str) -> bool:
+    """Charts follow their summary, never precede it."""
+    summary = state.get(charts.removesuffix("/charts"), destination)
+    return summary is None or summary.status == "delivered"
 
 
 def _log(outcome: MessageOutcome) -> None:
