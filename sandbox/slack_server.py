@@ -102,7 +102,8 @@ class SlackServer:
         return self.url.rstrip("/") + WEBHOOK_PATH
 
     def start(self) -> SlackServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
