@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     stripe_max_retries: int = Field(
         6, ge=0, validation_alias=_alias("NRR_STRIPE_MAX_RETRIES", "stripe_max_retries")
     )
+    # customer metadata keys copied into the ledger as segment attributes (besides channel)
+    stripe_metadata_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=_alias("NRR_STRIPE_METADATA_KEYS", "stripe_metadata_keys"),
+    )
 
     # --- Slack -------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -190,7 +195,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
-    @field_validator("segment_dimensions", mode="before")
+    @field_validator("segment_dimensions", "stripe_metadata_keys", mode="before")
     @classmethod
     def _split_dimensions(cls, value: object) -> object:
         if isinstance(value, str):

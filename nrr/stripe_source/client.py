@@ -1,0 +1,168 @@
+"""The one door to Stripe: the official client, the rate ceiling, retries, clear errors.
+
+Every request goes through `StripeApi.call`: it waits for a slot of the shared rate
+limiter, counts the request, retries what is worth retrying (see retry.py) and turns what is
+not into one `NrrError` sentence saying what to fix. Pages are returned as the JSON Stripe
+sent (`last_response.data`), not as StripeObjects, because they go to the lake as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import stripe
+
+from nrr.errors import NrrError
+from nrr.settings import Settings
+from nrr.stripe_source.ratelimit import RateLimiter
+from nrr.stripe_source.retry import describe, retrying
+
+API_VERSION = stripe.api_version  # the version the installed package pins and sends
+
+# The restricted key's permission for each thing read (Dashboard > API keys > restricted key).
+SCOPES = {
+    "customers": "Customers: Read",
+    "products": "Products: Read",
+    "prices": "Prices: Read",
+    "coupons": "Coupons: Read",
+    "subscriptions": "Subscriptions: Read",
+    "subscription_items": "Subscriptions: Read",
+    "invoices": "Invoices: Read",
+    "invoice_lines": "Invoices: Read",
+    "credit_notes": "Credit notes: Read",
+    "credit_note_lines": "Credit notes: Read",
+    "events": "Events: Read",
+}
+
+
+class StripeAccessError(NrrError):
+    """Stripe could not be read: bad key, missing permission, unreachable, refusing."""
+
+
+class StripeApi:
+    """Counts, paces and retries every request made with one `stripe.StripeClient`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limiter: RateLimiter | None = None,
+        initial_wait: float = 0.5,
+        max_wait: float = 30.0,
+    ) -> None:
+        if settings.stripe_api_key is None or not settings.stripe_api_key.get_secret_value():
+            raise StripeAccessError(
+                "no Stripe API key: set STRIPE_API_KEY to a restricted read-only key "
+                "(see docs/stripe.md for the permissions it needs)"
+            )
+        self.base = settings.stripe_api_base or stripe.DEFAULT_API_BASE
+        self.client = stripe.StripeClient(
+            settings.stripe_api_key.get_secret_value(),
+            base_addresses={"api": self.base},
+            max_network_retries=0,  # retried here, where Retry-After is honoured
+            http_client=stripe.RequestsClient(timeout=settings.stripe_timeout_seconds),
+        )
+        self.limiter = limiter or RateLimiter(settings.stripe_max_requests_per_second)
+        self.max_retries = settings.stripe_max_retries
+        self._initial_wait = initial_wait
+        self._max_wait = max_wait
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+
+    def call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run one request (`what` names the dataset for error messages)."""
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            self.limiter.acquire()
+            with self._lock:
+                self.requests += 1
+                if attempts > 1:
+                    self.retries += 1
+            return fn()
+
+        policy = retrying(
+            self.max_retries, self.limiter, initial_wait=self._initial_wait, max_wait=self._max_wait
+        )
+        try:
+            return policy(attempt)
+        except stripe.StripeError as exc:
+            raise self._explain(exc, what, attempts) from exc
+
+    def _explain(self, exc: stripe.StripeError, what: str, attempts: int) -> StripeAccessError:
+        message = (exc.user_message or str(exc) or "").strip().rstrip(".")
+        if isinstance(exc, stripe.AuthenticationError):
+            return StripeAccessError(
+                f"Stripe rejected the API key in STRIPE_API_KEY (HTTP 401: {message})"
+            )
+        if isinstance(exc, stripe.PermissionError):
+            scope = SCOPES.get(what, what)
+            return StripeAccessError(
+                f"the Stripe key may not read {what} (HTTP 403): give the restricted key "
+                f"the permission '{scope}' (see docs/stripe.md)"
+            )
+        if isinstance(exc, stripe.APIConnectionError):
+            return StripeAccessError(
+                f"cannot reach the Stripe API at {self.base} ({attempts} attempts, "
+                f"last error: {message or describe(exc)})"
+            )
+        if isinstance(exc, stripe.RateLimitError):
+            return StripeAccessError(
+                f"Stripe kept answering 429 Too Many Requests while reading {what} after "
+                f"{attempts} attempts: lower NRR_STRIPE_MAX_RPS"
+            )
+        status = exc.http_status
+        return StripeAccessError(
+            f"Stripe answered HTTP {status} while reading {what} after {attempts} attempt(s): "
+            f"{message or describe(exc)}"
+        )
+
+    # --- endpoints ------------------------------------------------------------------------
+    def list_page(self, service: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of `GET /v1/<service>` as the JSON Stripe sent."""
+        endpoint = getattr(self.client.v1, service)
+        page = self.call(service, lambda: endpoint.list(params=params))
+        return page.last_response.data
+
+    def list_invoice_lines(self, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        service = self.client.v1.invoices.line_items
+        page = self.call("invoice_lines", lambda: service.list(invoice_id, params=params))
+        return page.last_response.data
+
+    def list_credit_note_lines(self, credit_note_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        service = self.client.v1.credit_notes.line_items
+        page = self.call("credit_note_lines", lambda: service.list(credit_note_id, params=params))
+        return page.last_response.data
+
+    def list_subscription_items(
+        self, subscription_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        service = self.client.v1.subscription_items
+        query = {**params, "subscription": subscription_id}
+        page = self.call("subscription_items", lambda: service.list(params=query))
+        return page.last_response.data
+
+    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        page = self.call("events", lambda: self.client.v1.events.list(params=params))
+        return page.last_response.data
+
+    def retrieve(self, service: str, object_id: str, params: dict[str, Any] | None = None) -> dict:
+        endpoint = getattr(self.client.v1, service)
+        obj = self.call(service, lambda: endpoint.retrieve(object_id, params=params or {}))
+        return obj.last_response.data
+
+    def event_exists(self, event_id: str) -> bool:
+        """Whether Stripe still keeps this event (it keeps events for 30 days)."""
+        try:
+            self.retrieve("events", event_id)
+        except StripeAccessError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, stripe.InvalidRequestError) and cause.http_status == 404:
+                return False
+            raise
+        return True
