@@ -274,29 +274,41 @@ class Engine:
         attributes = ledger_attributes(self.con)
         dimensions = resolve_dimensions(self.params.segment_dimensions, attributes)
         result = BuildResult(attributes=attributes, dimensions=dimensions)
-        self.con.execute("begin transaction")
         try:
             self._write_parameters()
             context = self._context(attributes, dimensions)
+            # Temporary models first, outside any transaction: DuckDB builds large tables
+            # far faster (and in far less memory) when not held in transaction-local storage.
             for layer, name in MODELS:
-                started = time.perf_counter()
-                self._materialise(layer, name, self.render(layer, name, context))
-                result.timings[name] = time.perf_counter() - started
-                if name == "int_fx_monthly":
-                    self._check_rates()
-                if name == "mrr_bridge":
-                    self._check_bridge()
-            for name in MART_TABLES:
-                if name != "retention_waterfall":
-                    result.row_counts[name] = self.con.execute(
-                        f"select count(*) from {name}"
-                    ).fetchone()[0]
+                if layer != "marts":
+                    self._run_model(layer, name, context, result)
+            # The tables users see change together or not at all.
+            self.con.execute("begin transaction")
+            try:
+                for layer, name in MODELS:
+                    if layer == "marts":
+                        self._run_model(layer, name, context, result)
+                for name in MART_TABLES:
+                    if name != "retention_waterfall":
+                        result.row_counts[name] = self.con.execute(
+                            f"select count(*) from {name}"
+                        ).fetchone()[0]
+                self.con.execute("commit")
+            except BaseException:
+                self.con.execute("rollback")
+                raise
+        finally:
             self._drop_temporaries()
-            self.con.execute("commit")
-        except BaseException:
-            self.con.execute("rollback")
-            raise
         return result
+
+    def _run_model(self, layer: str, name: str, context: dict, result: BuildResult) -> None:
+        started = time.perf_counter()
+        self._materialise(layer, name, self.render(layer, name, context))
+        result.timings[name] = time.perf_counter() - started
+        if name == "int_fx_monthly":
+            self._check_rates()
+        if name == "mrr_bridge":
+            self._check_bridge()
 
     def _materialise(self, layer: str, name: str, sql: str) -> None:
         first_line = sql.lstrip().splitlines()[0] if sql.strip() else ""

@@ -5,6 +5,12 @@
 -- A customer absent in a month has MRR 0 that month.
 
 -- lines converted at the month's rate and at each window start's rate
+{%- if single_currency %}
+-- (a single-currency ledger in the reporting currency needs no conversion)
+with converted as (
+    select lines.*, lines.native_mrr as line_mrr from int_customer_month_lines as lines
+),
+{%- else %}
 with converted as (
     select
         lines.*,
@@ -21,6 +27,7 @@ with converted as (
         on lines.currency = fx_{{ n }}.currency and lines.month_idx - {{ n }} = fx_{{ n }}.month_idx
     {%- endfor %}
 ),
+{%- endif %}
 
 -- one row per customer and month; the largest line names the customer's attributes
 customer_month as (
@@ -29,7 +36,11 @@ customer_month as (
         month_idx,
         sum(line_mrr) as mrr,
         {%- for n in windows %}
+        {%- if single_currency %}
+        sum(line_mrr) as mrr_at_rate_lag_{{ n }},
+        {%- else %}
         sum(line_mrr_at_rate_lag_{{ n }}) as mrr_at_rate_lag_{{ n }},
+        {%- endif %}
         {%- endfor %}
         max(struct_pack(
             line_mrr := line_mrr,
