@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from nrr.reporting.figures import Figures, WindowFigure
-from nrr.reporting.format import pct
+from nrr.reporting.format import money, pct
 from nrr.settings import Settings
 from nrr.slack.escape import code, mrkdwn
 from nrr.slack.summary import CloseSummary, Restatement
@@ -190,7 +190,7 @@ def _restatements(summary: CloseSummary, limit: float | None) -> Alert | None:
     if not moved:
         return None
     moved.sort(key=lambda r: -abs(r.delta) if r.delta is not None else float("-inf"))
-    lines = [restatement_line(r) for r in moved[:10]]
+    lines = [restatement_line(r, summary.figures.currency) for r in moved[:10]]
     if len(moved) > 10:
         lines.append(f"… and {len(moved) - 10} more in the report")
     version = summary.snapshot_version
@@ -216,8 +216,8 @@ def _restated_beyond(r: Restatement, limit: float) -> bool:
     return abs(_points(r.new, r.old)) > limit
 
 
-def restatement_line(r: Restatement) -> str:
-    """`2024-11 T12M NRR (all): 104.1% → 104.6% (+0.5 pts)` with customer text escaped."""
+def restatement_line(r: Restatement, currency: str = "usd") -> str:
+    """`2024-11 T12M NRR (all customers): 104.1% → 104.6% (+0.5 pts)`, customer text escaped."""
     where = (
         "all customers" if r.dimension == "all"
         else f"{_dimension(r.dimension)} {mrkdwn(r.segment)}"
@@ -226,16 +226,20 @@ def restatement_line(r: Restatement) -> str:
         old, new = pct(r.old), pct(r.new)
         change = f" ({_points(r.new, r.old):+.1f} pts)" if r.delta is not None else ""
     else:
-        old, new = _number(r.old), _number(r.new)
-        change = f" ({r.delta:+,.2f})" if r.delta is not None else ""
+        old, new = money(r.old, currency, compact=False), money(r.new, currency, compact=False)
+        change = ""
+        if r.delta is not None:
+            change = f" ({'+' if r.delta >= 0 else ''}{money(r.delta, currency, compact=False)})"
     return (
-        f"{r.as_of:%Y-%m} {_window(r.window_months)} {mrkdwn(r.metric.upper())} ({where}): "
+        f"{r.as_of:%Y-%m} {_window(r.window_months)} {metric_label(r.metric)} ({where}): "
         f"{old} → {new}{change}"
     )
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.2f}"
+def metric_label(metric: str) -> str:
+    """start_mrr -> start MRR, nrr_annualised -> NRR annualised (escaped: it is data)."""
+    words = [w.upper() if w in ("nrr", "grr", "mrr") else w for w in metric.split("_")]
+    return mrkdwn(" ".join(words), 60)
 
 
 def _window(months: int) -> str:

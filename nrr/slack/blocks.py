@@ -108,7 +108,7 @@ def render_summary(
         blocks.append(section(
             f"*Restated in snapshot v{summary.snapshot_version}* "
             f"({len(summary.restatements)} figure{'s' if len(summary.restatements) > 1 else ''})\n"
-            + bullets([restatement_line(r) for r in summary.restatements])
+            + bullets([restatement_line(r, f.currency) for r in summary.restatements])
         ))
     if summary.data_quality_warnings:
         warnings = summary.data_quality_warnings
@@ -291,10 +291,10 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
     for failure in failures[:MAX_LIST_LINES]:
         rows = (f"{failure.unexpected_count:,} unexpected rows"
                 if failure.unexpected_count is not None else "failed")
-        text = (f"*{mrkdwn(failure.expectation, 150)}* on {code(failure.dataset, 150)}\n"
+        text = (f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}\n"
                 f"{rows} · severity {mrkdwn(failure.severity, 20)}")
         if failure.examples:
-            text += "\nExamples: " + ", ".join(mrkdwn(e, 80) for e in failure.examples[:5])
+            text += "\nExamples: " + ", ".join(code(e, 80) for e in failure.examples[:5])
         blocks.append(section(text))
     if count > MAX_LIST_LINES:
         blocks.append(context(f"… and {count - MAX_LIST_LINES} more failed checks in Data Docs."))
