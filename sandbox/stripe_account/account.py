@@ -59,6 +59,7 @@ class Account:
         self.catalog = Catalog(ids, start - 30 * DAY, objects)
         self.world = World(seed=seed, ids=ids, catalog=self.catalog,
                            horizon=now - EVENT_RETENTION_SECONDS, objects=objects)
+        self.catalog.on_create = self.world.emit
         self.sims: list[CustomerSim] = []
         self._tables: tuple[pa.Table, pa.Table] | None = None
 

@@ -9,6 +9,7 @@ Enterprise deals get their own custom price, as sales-led companies do in Stripe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,7 @@ class Catalog:
         self.ids = ids
         self.created = created
         self.objects = objects  # the account's id -> record map, for retrieve and expand
+        self.on_create: Callable[[str, int, Any], None] | None = None  # emits *.created
         self.products: dict[str, Product] = {}
         self.prices: list[Price] = []
         self._price_by_key: dict[tuple[Any, ...], Price] = {}
@@ -142,6 +144,7 @@ class Catalog:
                 unit_label=unit, metadata={"plan": key},
             )
             self.objects[self.products[key].id] = self.products[key]
+            self._created("product.created", when, self.products[key])
         return self.products[key]
 
     def recurring(self, key: str, interval: str, count: int, currency: str, when: int) -> Price:
@@ -200,6 +203,7 @@ class Catalog:
         )
         self.prices.append(price)
         self.objects[price.id] = price
+        self._created("price.created", when, price)
         return price
 
     def one_time(self, key: str, currency: str, when: int) -> Price:
@@ -221,8 +225,14 @@ class Catalog:
         self._price_by_key[key] = price
         self.prices.append(price)
         self.objects[price.id] = price
+        self._created("price.created", price.created, price)
         if product.default_price is None and price.currency == "usd":
             product.default_price = price.id
+
+
+    def _created(self, kind: str, when: int, record: Any) -> None:
+        if self.on_create is not None:
+            self.on_create(kind, when, record)
 
 
 def _cadence(interval: str, count: int) -> str:

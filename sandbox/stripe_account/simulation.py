@@ -286,6 +286,7 @@ class CustomerSim:
                             subscription=sub.id, start=t, end=end)
         coupon.times_redeemed += 1
         self.w.add(discount, self.w.discounts)
+        self.w.emit("customer.discount.created", t, discount)
         if end is not None:
             self.push(end, "discount_end", sub.id, discount.id)
         return discount
@@ -697,7 +698,10 @@ class CustomerSim:
 
     def _drop_discount(self, sub: Subscription, discount_id: str, t: int) -> None:
         before = self.w.before(t, sub)
+        gone = [d for d in sub.discounts if d.id == discount_id]
         sub.discounts = [d for d in sub.discounts if d.id != discount_id]
+        for discount in gone:
+            self.w.emit("customer.discount.deleted", t, discount)
         self.w.emit("customer.subscription.updated", t, sub, before)
 
     def _restricted(self, sub: Subscription, t: int) -> bool:

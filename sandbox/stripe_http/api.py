@@ -166,6 +166,7 @@ class StripeApi:
         cached = self._cache.get(record.id)
         if cached is None:
             body = render.event(record) if isinstance(record, Event) else render.render(record)
+            drop_includable(body, ())
             cached = self._cache[record.id] = json.dumps(body, separators=(",", ":")).encode()
         return cached
 
@@ -173,6 +174,7 @@ class StripeApi:
         body = render.event(record) if isinstance(record, Event) else render.render(record)
         for path in paths:
             body = expand(body, path, self._resolve)
+        drop_includable(body, paths)
         return json.dumps(body, separators=(",", ":")).encode()
 
     def _resolve(self, object_id: str) -> dict[str, Any] | None:
@@ -231,6 +233,7 @@ class StripeApi:
             body = renderer(line)
             for path in paths:
                 body = expand(body, path, self._resolve)
+            drop_includable(body, paths)
             items.append(json.dumps(body, separators=(",", ":")).encode())
         return _list_body(items, has_more, f"/v1/{name}/{record.id}/lines")
 
@@ -258,8 +261,11 @@ class StripeApi:
         if params.get("starting_after") in ids:
             lo = ids.index(params["starting_after"]) + 1
         chosen = items[lo:lo + limit]
-        body = [json.dumps(render.subscription_item(i), separators=(",", ":")).encode()
-                for i in chosen]
+        body = []
+        for item in chosen:
+            rendered = render.subscription_item(item)
+            drop_includable(rendered, ())
+            body.append(json.dumps(rendered, separators=(",", ":")).encode())
         return _list_body(body, lo + limit < len(items), "/v1/subscription_items")
 
     def _static(self, name: str) -> bytes:
@@ -271,6 +277,22 @@ class StripeApi:
             body = {"object": "balance", "available": [{"amount": 0, "currency": "usd"}],
                     "livemode": False, "pending": [{"amount": 0, "currency": "usd"}]}
         return json.dumps(body).encode()
+
+
+def drop_includable(node: Any, paths: list[str] | tuple[str, ...]) -> None:
+    """Remove fields Stripe only includes on request: a price's `tiers` (expand `tiers`)."""
+    if any(path == "tiers" or path.endswith(".tiers") for path in paths):
+        return
+    if isinstance(node, dict):
+        if node.get("object") == "price":
+            node.pop("tiers", None)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                drop_includable(value, paths)
+    elif isinstance(node, list):
+        for value in node:
+            if isinstance(value, dict | list):
+                drop_includable(value, paths)
 
 
 def error_headers(error: ApiError) -> dict[str, str]:
