@@ -57,7 +57,7 @@ def _raw(obj: Mapping[str, Any]) -> str:
 RAW = Column("raw", pa.string(), _raw)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per dataset
 class Dataset:
     """One object type: the list endpoint that feeds it and the columns written for it."""
 

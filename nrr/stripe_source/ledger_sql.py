@@ -1,0 +1,253 @@
+"""The SQL of the Stripe -> ledger derivation, run by ledger.py on DuckDB.
+
+Written as chains of CTEs, each with a comment saying why it exists, over views named
+`s_<dataset>` (the lake's typed columns). Kept in Python strings so they ship with the
+package like any module.
+"""
+
+RECURRING_LINES = """
+create or replace temp table _recurring_lines as
+-- invoices that bill: void ones never happened; deleted drafts never will
+with billed_invoices as (
+    select id, customer_id, created
+    from s_invoices
+    where coalesce(status, '') <> 'void' and not coalesce(deleted, false)
+),
+
+-- recurring prices carry the interval a line's amount is normalised by
+recurring_prices as (
+    select id, recurring_interval, recurring_interval_count, recurring_usage_type
+    from s_prices
+    where recurring_interval is not null
+),
+
+-- subscription lines of recurring prices; one-off items and setup fees fall out here
+final as (
+    select
+        lines.id as line_id,
+        lines.invoice_id,
+        invoices.customer_id,
+        invoices.created as invoice_created,
+        lines.subscription_id,
+        lines.price_id,
+        lines.quantity,
+        lower(lines.currency) as currency,
+        lines.amount,
+        lines.amount - coalesce(lines.discount_amount, 0) - coalesce(lines.tax_inclusive, 0)
+            as net,
+        cast(epoch(lines.period_start) as bigint) as period_start,
+        cast(epoch(lines.period_end) as bigint) as period_end,
+        prices.recurring_interval,
+        coalesce(prices.recurring_interval_count, 1) as recurring_interval_count,
+        coalesce(prices.recurring_usage_type = 'metered', false) as metered,
+        -- 0 renewal/usage line, 1 proration credit (old state ends), 2 proration charge
+        case
+            when not coalesce(lines.proration, false) then 0
+            when lines.amount < 0 then 1
+            else 2
+        end as kind
+    from s_invoice_lines as lines
+    inner join billed_invoices as invoices on lines.invoice_id = invoices.id
+    inner join recurring_prices as prices on lines.price_id = prices.id
+    where lines.subscription_id is not null
+)
+
+select * from final
+"""
+
+PRORATION_VALUES = """
+create or replace temp table _proration_values as
+-- a mid-cycle change's new state is worth what its next renewal line bills for it
+with charges as (
+    select * from _recurring_lines where kind = 2
+),
+
+renewals as (
+    select * from _recurring_lines where kind = 0
+),
+
+final as (
+    select charges.line_id, min(renewals.net) as net
+    from charges
+    inner join renewals
+        on renewals.subscription_id = charges.subscription_id
+        and renewals.price_id = charges.price_id
+        and renewals.period_start = charges.period_end
+        and renewals.quantity is not distinct from charges.quantity
+    group by charges.line_id
+)
+
+select * from final
+"""
+
+REVENUE_PERIODS = """
+create or replace temp table _revenue_periods as
+-- every line with the amount of one full period it stands for
+with valued as (
+    select
+        lines.*,
+        case when lines.kind = 2 then coalesce(prorations.net, lines.net) else lines.net end
+            as period_net
+    from _recurring_lines as lines
+    left join _proration_values as prorations using (line_id)
+),
+
+-- each subscription x price is a stream; a later line supersedes an earlier one from its
+-- start (at equal starts: renewal, then credit, then charge)
+ordered as (
+    select
+        *,
+        lead(period_start) over stream as next_start,
+        lead(period_start) over stream is null as is_latest
+    from valued
+    window stream as (
+        partition by subscription_id, price_id
+        order by period_start, kind, invoice_created, line_id
+    )
+),
+
+subscriptions as (
+    select
+        id,
+        status,
+        cast(epoch(ended_at) as bigint) as ended_at,
+        cast(epoch(cancel_at) as bigint) as cancel_at,
+        coalesce(cancel_at_period_end, false) as cancel_at_period_end,
+        cancellation_reason
+    from s_subscriptions
+),
+
+-- prices a subscription bills now: only those run on past their latest period
+current_prices as (
+    select distinct id as subscription_id, unnest(price_ids) as price_id
+    from (
+        select id, json_extract_string(raw, '$.items.data[*].price.id') as price_ids
+        from s_subscriptions
+    )
+),
+
+-- where each line's revenue stops
+bounded as (
+    select
+        ordered.*,
+        subscriptions.ended_at,
+        subscriptions.cancellation_reason,
+        case
+            when ordered.is_latest
+                and not ordered.metered
+                and subscriptions.status in ('active', 'past_due', 'trialing')
+                and not subscriptions.cancel_at_period_end
+                and current_prices.price_id is not null
+                then subscriptions.cancel_at  -- null: ongoing
+            else least(ordered.period_end, coalesce(ordered.next_start, ordered.period_end))
+        end as open_end
+    from ordered
+    left join subscriptions on ordered.subscription_id = subscriptions.id
+    left join current_prices
+        on ordered.subscription_id = current_prices.subscription_id
+        and ordered.price_id = current_prices.price_id
+    where ordered.kind <> 1
+),
+
+-- revenue stops when the subscription ends, whatever the line said
+ended as (
+    select
+        *,
+        case
+            when ended_at is null then open_end
+            when open_end is null then ended_at
+            else least(open_end, ended_at)
+        end as stop
+    from bounded
+),
+
+-- calendar days in the reporting timezone (floored) and the monthly amount
+final as (
+    select
+        customer_id,
+        subscription_id,
+        price_id,
+        currency,
+        recurring_interval,
+        recurring_interval_count,
+        cast(timezone('{{ timezone }}', to_timestamp(period_start)) as date) as start_date,
+        case
+            when stop is null then null
+            else cast(timezone('{{ timezone }}', to_timestamp(stop)) as date)
+        end as end_date,
+        cast(period_net as double)
+            / pow(10, coalesce(minor.exponent, 2))
+            / case recurring_interval
+                when 'month' then recurring_interval_count
+                when 'year' then 12 * recurring_interval_count
+                when 'week' then recurring_interval_count * 12.0 / 52.0
+                when 'day' then recurring_interval_count * 12.0 / 365.0
+            end as mrr,
+        ended_at,
+        cancellation_reason
+    from ended
+    left join _minor_units as minor using (currency)
+    where stop is null or stop > period_start
+)
+
+select * from final
+where (end_date is null or end_date > start_date) and mrr > 0
+"""
+
+LEDGER = """
+create or replace temp table _ledger as
+-- the last rows of an ended subscription carry why it ended
+with kinds as (
+    select
+        *,
+        case
+            when ended_at is null then null
+            when end_date is distinct from max(end_date) over (partition by subscription_id)
+                then null
+            when cancellation_reason in ('payment_failed', 'payment_disputed')
+                then 'involuntary'
+            else 'voluntary'
+        end as churn_kind
+    from _revenue_periods
+),
+
+-- the country on the latest invoice stands in when the customer has none (deleted ones)
+invoice_country as (
+    select customer_id, arg_max(customer_country, created) as country
+    from s_invoices
+    where customer_country is not null
+    group by customer_id
+),
+
+final as (
+    select
+        kinds.customer_id,
+        kinds.start_date,
+        kinds.end_date,
+        round(kinds.mrr, 6) as mrr,
+        kinds.currency,
+        kinds.churn_kind,
+        coalesce(products.name, prices.nickname, prices.product_id) as plan,
+        case
+            when kinds.recurring_interval = 'month' and kinds.recurring_interval_count = 1
+                then 'month'
+            when kinds.recurring_interval = 'month' and kinds.recurring_interval_count = 3
+                then 'quarter'
+            when kinds.recurring_interval = 'month' and kinds.recurring_interval_count = 6
+                then 'half-year'
+            when kinds.recurring_interval = 'month' and kinds.recurring_interval_count = 12
+                then 'year'
+            when kinds.recurring_interval_count = 1 then kinds.recurring_interval
+            else kinds.recurring_interval_count || ' ' || kinds.recurring_interval || 's'
+        end as billing_interval,
+        coalesce(c.country, invoice_country.country) as country,
+        json_extract_string(c.metadata, '$.channel') as channel{{ metadata_columns }}
+    from kinds
+    left join s_prices as prices on kinds.price_id = prices.id
+    left join s_products as products on prices.product_id = products.id
+    left join s_customers as c on kinds.customer_id = c.id
+    left join invoice_country on kinds.customer_id = invoice_country.customer_id
+)
+
+select * from final
+"""
