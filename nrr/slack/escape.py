@@ -19,6 +19,7 @@ _LOOKALIKES = {
     "@": "\uff20",  # ＠ fullwidth commercial at
 }
 _MRKDWN_TABLE = str.maketrans({**_ENTITIES, **_LOOKALIKES})
+_PLAIN_TABLE = str.maketrans({"<": "\u2039", ">": "\u203a", "@": _LOOKALIKES["@"]})  # ‹ ›
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -29,10 +30,10 @@ def mrkdwn(text: object, limit: int | None = 200) -> str:
 
 
 def plain(text: object, limit: int | None = 200) -> str:
-    """Customer text for a plain_text object (Slack renders it literally; only `@` and
-    control characters need care)."""
+    """Customer text for a plain_text object. Slack shows plain_text literally, but angle
+    brackets and `@` still get look-alikes so nothing in it can ever read as a mention."""
     cleaned = _CONTROL.sub("", str(text)).replace("\n", " ")
-    return truncate(cleaned, limit).replace("@", _LOOKALIKES["@"])
+    return truncate(cleaned, limit).translate(_PLAIN_TABLE)
 
 
 def code(text: object, limit: int | None = 400) -> str:
