@@ -137,9 +137,11 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
     def segment_columns(alias: str | None = None) -> str:
         prefix = f"{alias}." if alias else ""
         return ",\n        ".join(
-            f"coalesce(cast({prefix}{quote(col)} as varchar), '(none)') as {quote(col)}"
-            for col in grouped
+            f"coalesce({prefix}{quote(col)}, '(none)') as {quote(col)}" for col in grouped
         )
+
+    def segment_keys() -> str:
+        return ", ".join(quote(col) for col in grouped)
 
     def dimension_label() -> str:
         whens = " ".join(f"when grouping({quote(col)}) = 0 then {literal(col)}" for col in grouped)
@@ -154,6 +156,7 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
 
     return {
         "segment_columns": segment_columns,
+        "segment_keys": segment_keys,
         "dimension_label": dimension_label,
         "segment_label": segment_label,
         "grouping_sets": grouping_sets,

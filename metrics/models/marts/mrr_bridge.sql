@@ -77,6 +77,23 @@ labelled as (
     from unioned
 ),
 
+-- summed at the finest segment grain once; the dimensions roll up from it
+fine as (
+    select
+        month_idx,
+        {{ segment_keys() }},
+        sum(opening_mrr) as opening_mrr,
+        sum(new) as new,
+        sum(reactivation) as reactivation,
+        sum(expansion) as expansion,
+        sum(contraction) as contraction,
+        sum(churn) as churn,
+        sum(closing_mrr_constant) as closing_mrr_constant,
+        sum(closing_mrr) as closing_mrr
+    from labelled
+    group by all
+),
+
 grouped as (
     select
         month_idx,
@@ -90,7 +107,7 @@ grouped as (
         coalesce(sum(churn), 0) as churn,
         coalesce(sum(closing_mrr_constant), 0) as closing_mrr_constant,
         coalesce(sum(closing_mrr), 0) as closing_mrr
-    from labelled
+    from fine
     group by grouping sets ({{ grouping_sets("month_idx") }})
 ),
 

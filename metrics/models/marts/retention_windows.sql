@@ -38,13 +38,12 @@ members as (
     {%- endfor %}
 ),
 
--- per customer, netted over the window, then summed per window and segment
-grouped as (
+-- per customer, netted over the window, then summed at the finest segment grain once
+fine as (
     select
         as_of_idx,
         window_months,
-        {{ dimension_label() }} as dimension,
-        {{ segment_label() }} as segment,
+        {{ segment_keys() }},
         count(*) as cohort_customers,
         count_if(end_c > 0) as retained_customers,
         sum(start_c) as start_mrr,
@@ -54,6 +53,25 @@ grouped as (
         sum(reactivated_c) as reactivated_mrr,
         sum(end_c) as end_mrr
     from members
+    group by all
+),
+
+-- sums add up, so the company and every dimension roll up from the fine grain
+grouped as (
+    select
+        as_of_idx,
+        window_months,
+        {{ dimension_label() }} as dimension,
+        {{ segment_label() }} as segment,
+        sum(cohort_customers) as cohort_customers,
+        sum(retained_customers) as retained_customers,
+        sum(start_mrr) as start_mrr,
+        sum(expansion) as expansion,
+        sum(contraction) as contraction,
+        sum(churn) as churn,
+        sum(reactivated_mrr) as reactivated_mrr,
+        sum(end_mrr) as end_mrr
+    from fine
     group by grouping sets ({{ grouping_sets("as_of_idx, window_months") }})
 ),
 
