@@ -8,7 +8,8 @@ A suite file is a plain Great Expectations 1.x suite. Two conventions on top of 
 * `meta.audit: "<name>"` makes the expectation apply to the offending rows returned by
   `audits/<name>.sql` instead of to the dataset: checks that need the whole table at once
   (uniqueness at the grain, referential integrity, the bridge) run in DuckDB, and GX then
-  checks that the audit's result is empty (`expect_table_row_count_to_equal` 0).
+  checks that the audit's result is empty (`expect_table_row_count_to_equal` 0). Generic
+  audits (unique_key, foreign_key) take `meta.audit_args`, filled into the SQL with Jinja.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ class ExpectationSpec:
     @property
     def audit(self) -> str | None:
         return self.meta.get("audit")
+
+    @property
+    def audit_sql(self) -> str:
+        """The audit's query with its arguments filled in."""
+        assert self.audit is not None
+        return render_audit(self.audit, self.meta.get("audit_args") or {})
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -146,10 +153,17 @@ def load_suite(name: str, parameters: dict[str, Any]) -> SuiteSpec:
     return SuiteSpec(name=name, expectations=tuple(kept), skipped=tuple(skipped))
 
 
-@cache
-def audit_sql(name: str) -> str:
+def render_audit(name: str, args: dict[str, Any]) -> str:
     """The audit's query: it selects the offending rows; no rows means the rule holds."""
-    return (AUDITS_DIR / f"{name}.sql").read_text().strip().rstrip(";")
+    return _audit_template(name).render(**args).strip().rstrip(";")
+
+
+@cache
+def _audit_template(name: str):
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(undefined=StrictUndefined, autoescape=False)
+    return env.from_string((AUDITS_DIR / f"{name}.sql").read_text())
 
 
 def _parameter_names(value: Any) -> set[str]:

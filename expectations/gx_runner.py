@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from expectations.catalog import ExpectationSpec, SuiteSpec, audit_sql
+from expectations.catalog import ExpectationSpec, SuiteSpec
 from expectations.dataset import Dataset
 from expectations.merge import exception_message, merge_results
 from expectations.report import ExpectationOutcome, _jsonable
@@ -169,7 +169,7 @@ class GxSession:
     def _run_audit(self, con, batch_definition, spec: ExpectationSpec):
         """Stream the audit's offending rows through GX (row count must be 0)."""
         finish_pending(con)
-        reader = con.sql(audit_sql(spec.audit)).to_arrow_reader(self.batch_rows)
+        reader = con.sql(spec.audit_sql).to_arrow_reader(self.batch_rows)
         suite = gx.ExpectationSuite(name=f"audit.{spec.audit}", expectations=[_gx_config(spec)])
         examples: list[dict[str, Any]] = []
         parts = []

@@ -1,7 +1,7 @@
--- Currencies that only have month-specific rates, the latest of them before the closed
--- month: the engine would carry that stale rate forward into the close.
+-- Currencies of {{ table }} that only have month-specific rates, the latest of them before
+-- the closed month: the engine would carry that stale rate into the close.
 with used as (
-    select distinct currency from ledger
+    select distinct currency from {{ table }}
 ),
 
 latest as (
