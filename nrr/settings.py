@@ -140,6 +140,15 @@ class Settings(BaseSettings):
         0.5, validation_alias=_alias("NRR_ALERT_RESTATEMENT_POINTS", "alert_restatement_points")
     )
 
+    @field_validator("alert_nrr_below", "alert_grr_below", "alert_drop_points",
+                     "alert_restatement_points", mode="before")
+    @classmethod
+    def _rule_off(cls, value: object) -> object:
+        """`off` (or none/null/false/empty) switches a rule off from the env or TOML."""
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none", "null", "false"):
+            return None
+        return value
+
     # --- data-quality gates -------------------------------------------------------------
     volume_drop_tolerance: float = Field(
         0.5,

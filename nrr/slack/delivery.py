@@ -179,7 +179,10 @@ class BotDestination:
         message = delivery.message
         try:
             if in_doubt:
-                found = self._find_earlier_post(delivery)
+                try:
+                    found = self._find_earlier_post(delivery)
+                except SlackApiError as exc:
+                    return self._history_failure(exc, message)
                 if found is not None:
                     return SendResult("delivered", channel_id=found[0], ts=found[1],
                                       note="found in the channel history; not re-posted")
@@ -288,6 +291,18 @@ class BotDestination:
             if not page.get("has_more") or not cursor:
                 return None
         return None
+
+    def _history_failure(self, exc, message: Message) -> SendResult:
+        """The check before a re-send failed: keep the message rather than risk a duplicate."""
+        failure = self._api_failure(exc, message)
+        if failure.status != "failed":
+            return failure
+        return SendResult(
+            "failed",
+            f"cannot check whether {message.key} was already posted: {failure.error}. Fix "
+            "that, or look at the channel and run `nrr notify --retry --resend-in-doubt`",
+            config_error=failure.config_error,
+        )
 
     def _api_failure(self, exc, message: Message) -> SendResult:
         response = exc.response

@@ -152,3 +152,13 @@ def test_fired_alerts_are_posted_once_each(tmp_path, slack, summary):
               for p in slack.messages("C0FINANCE1")]
     assert posted.count("2024-06/alert/v1/nrr_below") == 1
     assert posted.count("2024-06/alert/v1/restatement") == 1
+
+
+@pytest.mark.parametrize("value", ["off", "none", "", "NULL"])
+def test_a_rule_is_switched_off_from_the_environment(monkeypatch, value):
+    monkeypatch.setenv("NRR_ALERT_NRR_BELOW", value)
+    monkeypatch.setenv("NRR_ALERT_DROP_POINTS", "4.5")
+    settings = make_settings(Path("."))
+    assert settings.alert_nrr_below is None
+    assert settings.alert_drop_points == 4.5
+    assert [a.rule for a in evaluate(settings, close(window(nrr=0.1, grr=0.9)))] == []

@@ -221,3 +221,25 @@ def test_a_crashed_run_is_checked_in_history_before_resending(tmp_path, slack, s
     assert outcome.status == "delivered"
     assert "history" in outcome.detail
     assert len(summaries(slack)) == 1
+
+
+def test_without_history_access_an_in_doubt_message_is_kept_not_reposted(tmp_path, slack,
+                                                                         summary):
+    settings = bot_settings(tmp_path, slack, slack_timeout_seconds=0.5)
+    slack.fail("chat.postMessage", delay=1.5, accept=True)
+    notify_close(settings, summary)
+    slack.fail("conversations.history", error="missing_scope", times=2)
+
+    blocked = retry_pending(settings)
+    again = retry_pending(settings)
+
+    for result in (blocked, again):
+        outcome = next(o for o in result.outcomes if o.key == SUMMARY_KEY)
+        assert outcome.status == "failed"
+        assert outcome.error.startswith(f"cannot check whether {SUMMARY_KEY} was already posted")
+        assert "--resend-in-doubt" in outcome.error
+    assert len(summaries(slack)) == 1
+    # the operator looked at the channel and decides to re-post anyway
+    forced = retry_pending(settings, resend_in_doubt=True)
+    assert next(o for o in forced.outcomes if o.key == SUMMARY_KEY).status == "delivered"
+    assert len(summaries(slack)) == 2
