@@ -19,7 +19,7 @@ Every choice is documented in docs/stripe.md; in short:
   therefore counts until the period really ends. The latest period of a live subscription
   (active, past_due, trialing) runs on until the subscription is cancelled.
 - Churn kind: `involuntary` when the subscription ended for a failed or disputed payment,
-  `voluntary` otherwise, written on the subscription's last rows.
+  `voluntary` otherwise, written on every row of the subscription.
 - Refunds and credit notes do not rewrite past MRR.
 - Dates are the calendar days in the reporting timezone of Stripe's instants, floored.
 """
@@ -137,7 +137,7 @@ def derive_ledger(
     con.execute(ledger_sql.RECURRING_LINES)
     _check_prices(con)
     con.execute(ledger_sql.PRORATION_VALUES)
-    _value_remaining_prorations(con)
+    _value_prorations(con)
     minor = pa.table(
         {
             "currency": sorted(rules.ZERO_DECIMAL | rules.THREE_DECIMAL),
@@ -178,40 +178,51 @@ def _raw_by_id(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, dict[str,
     }
 
 
-def _value_remaining_prorations(con: duckdb.DuckDBPyConnection) -> None:
-    """Value the new state of mid-cycle changes that no later renewal line shows."""
+def _value_prorations(con: duckdb.DuckDBPyConnection) -> None:
+    """The full-period value of each mid-cycle change's new state (see ledger_rules)."""
     rows = con.execute(
         """
-        select c.line_id, c.quantity, c.currency, c.period_start, c.net, p.raw, s.raw
+        select c.line_id, c.subscription_id, c.price_id, c.quantity, c.currency,
+               c.period_start, c.net, v.net as renewal_net, p.raw, s.raw
         from _recurring_lines as c
         left join _proration_values as v using (line_id)
         left join s_prices as p on c.price_id = p.id
         left join s_subscriptions as s on c.subscription_id = s.id
-        where c.kind = 2 and v.line_id is null
+        where c.kind = 2
         """
     ).fetchall()
     coupons = _raw_by_id(con, "s_coupons") if rows else {}
     discounts = _raw_by_id(con, "s_discounts") if rows else {}
+    by_subscription: dict[str, list[dict[str, Any]]] = {}
+    for discount in discounts.values():
+        if discount.get("subscription"):
+            by_subscription.setdefault(discount["subscription"], []).append(discount)
     values: list[tuple[str, int]] = []
-    for line_id, quantity, currency, start, net, price_raw, sub_raw in rows:
+    for line_id, sub_id, price_id, qty, currency, start, net, renewal, price_raw, sub_raw in rows:
         sub = json.loads(sub_raw) if sub_raw else {}
-        applied = [
+        # the discounts ever seen on the subscription, and those it lists now
+        known = sorted(by_subscription.get(sub_id, []), key=lambda d: d.get("start") or 0)
+        listed = [
             discounts.get(d, {}) if isinstance(d, str) else d for d in sub.get("discounts") or []
         ]
         value = rules.full_period_net(
             json.loads(price_raw) if price_raw else {},
-            quantity,
-            coupon=rules.active_coupon(applied, coupons, int(start)),
-            tax_rates=list(sub.get("default_tax_rates") or []),
+            qty,
+            coupon=rules.active_coupon(known + listed, coupons, int(start)),
+            tax_rates=rules.item_tax_rates(sub, price_id),
             currency=currency,
         )
-        values.append((line_id, int(net) if value is None else value))
-    estimated = pa.table(
+        if value is None:
+            value = int(renewal if renewal is not None else net)
+        values.append((line_id, value))
+    valued = pa.table(
         {"line_id": [v[0] for v in values], "net": [v[1] for v in values]},
         schema=pa.schema([("line_id", pa.string()), ("net", pa.int64())]),
     )
-    con.register("_estimated_prorations", estimated)
-    con.execute("insert into _proration_values select line_id, net from _estimated_prorations")
+    con.register("_valued_prorations", valued)
+    con.execute(
+        "create or replace temp table _proration_values as select * from _valued_prorations"
+    )
 
 
 def _with_attributes(con: duckdb.DuckDBPyConnection, metadata_keys: Sequence[str]) -> pa.Table:

@@ -172,6 +172,16 @@ def active_coupon(
     return None
 
 
+def item_tax_rates(subscription: Mapping[str, Any], price_id: str) -> list[Mapping[str, Any]]:
+    """The tax rates of the subscription's item for `price_id`, else its default ones."""
+    for item in (subscription.get("items") or {}).get("data") or []:
+        price = item.get("price")
+        item_price = price.get("id") if isinstance(price, Mapping) else price
+        if item_price == price_id and item.get("tax_rates"):
+            return list(item["tax_rates"])
+    return list(subscription.get("default_tax_rates") or [])
+
+
 def full_period_net(
     price: Mapping[str, Any],
     quantity: int | None,

@@ -57,7 +57,8 @@ select * from final
 
 PRORATION_VALUES = """
 create or replace temp table _proration_values as
--- a mid-cycle change's new state is worth what its next renewal line bills for it
+-- fallback for a change the price arithmetic cannot value (custom amounts): what the next
+-- renewal line bills for the same state
 with charges as (
     select * from _recurring_lines where kind = 2
 ),
@@ -196,14 +197,13 @@ where (end_date is null or end_date > start_date) and mrr > 0
 
 LEDGER = """
 create or replace temp table _ledger as
--- the last rows of an ended subscription carry why it ended
+-- every row of an ended subscription carries how it ended: the engine reads it on the
+-- rows active at the last month end before a customer's revenue stops
 with kinds as (
     select
         *,
         case
             when ended_at is null then null
-            when end_date is distinct from max(end_date) over (partition by subscription_id)
-                then null
             when cancellation_reason in ('payment_failed', 'payment_disputed')
                 then 'involuntary'
             else 'voluntary'

@@ -60,17 +60,8 @@ def _plan_dataset(api: StripeApi, dataset: Dataset, slices: int) -> Plan:
             done=not more,
         )
         return Plan({first: task}, {first: objects})
-    # big dataset: the first page is kept, then everything is listed again in slices
-    tasks = {
-        first: Task(
-            dataset=dataset.name,
-            params=params,
-            parts=1,
-            objects=len(objects),
-            max_created=newest,
-            done=True,
-        )
-    }
+    # big dataset: listed again in slices (the first page only told how far it reaches)
+    tasks: dict[str, Task] = {}
 
     def exists_before(instant: int) -> bool:
         query = {**_filters_only(params), "limit": 1, **created_range(lt=instant)}
@@ -84,7 +75,7 @@ def _plan_dataset(api: StripeApi, dataset: Dataset, slices: int) -> Plan:
         bounds = created_range(gte=None if open_low else low, lt=None if open_high else high)
         key = f"{dataset.name}-{index:03d}"
         tasks[key] = Task(dataset=dataset.name, params={**params, **bounds})
-    return Plan(tasks, {first: objects})
+    return Plan(tasks)
 
 
 def plan_full(api: StripeApi, *, concurrency: int) -> Plan:
