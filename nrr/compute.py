@@ -15,6 +15,8 @@ import duckdb
 from metrics.engine import BuildResult, EngineParams, build
 from nrr.errors import BadRow, NrrError
 from nrr.settings import Settings
+from nrr.snapshots.fingerprint import code_version, input_fingerprint
+from nrr.snapshots.month_figures import MonthMeta, month_stats, stage_month
 from nrr.sources.fx import load_fx_rates
 from nrr.sources.ledger import LedgerLoad, load_ledger, load_ledger_arrow
 from nrr.warehouse import attach_warehouse, scratch_connection
@@ -105,3 +107,84 @@ def compute(
         seconds=time.perf_counter() - started,
         skipped_rows=loaded.skipped_rows,
     )
+
+
+@dataclass
+class StagedMonth:
+    """A month's figures staged for publishing, and how they were computed."""
+
+    period: date
+    directory: Path
+    meta: MonthMeta
+    seconds: float
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    period: date,
+    staged_dir: Path,
+    source: str,
+) -> MonthMeta:
+    definitions = settings.metric_definitions()
+    meta = MonthMeta(
+        period=period,
+        input_fingerprint=input_fingerprint(con, period, definitions),
+        code_version=code_version(),
+        definitions=definitions,
+        source=source,
+        stats=month_stats(con, period),
+    )
+    stage_month(con, meta, staged_dir)
+    return meta
+
+
+def compute_close(
+    settings: Settings, period: date, ledger: Path | None, staged_dir: Path
+) -> tuple[ComputeResult, StagedMonth]:
+    """The close's compute: rebuild the warehouse up to `period`, then stage its figures."""
+    started = time.perf_counter()
+    period = period.replace(day=1)
+    con = scratch_connection(settings)
+    try:
+        loaded = load_inputs(con, settings, ledger)
+        warehouse = attach_warehouse(con, settings)
+        result = build(con, engine_params(settings, period))
+        meta = _stage(con, settings, period, staged_dir, loaded.source)
+    finally:
+        con.close()
+    seconds = time.perf_counter() - started
+    computed = ComputeResult(warehouse, period, loaded.source, loaded.rows, result, seconds)
+    return computed, StagedMonth(period, staged_dir, meta, seconds)
+
+
+def compute_month(
+    settings: Settings, period: date, ledger: Path | None, staged_dir: Path
+) -> StagedMonth:
+    """One month of a backfill: the engine in memory (no shared state), figures staged.
+
+    Independent of every other month, so months run in parallel threads or Dask workers.
+    """
+    started = time.perf_counter()
+    period = period.replace(day=1)
+    con = scratch_connection(settings)
+    try:
+        loaded = load_inputs(con, settings, ledger)
+        build(con, engine_params(settings, period))
+        meta = _stage(con, settings, period, staged_dir, loaded.source)
+    finally:
+        con.close()
+    return StagedMonth(period, staged_dir, meta, time.perf_counter() - started)
+
+
+def month_fingerprints(
+    settings: Settings, ledger: Path | None, months: list[date]
+) -> dict[date, str]:
+    """Input fingerprints of many months from one read of the ledger (to skip unchanged ones)."""
+    con = scratch_connection(settings)
+    try:
+        load_inputs(con, settings, ledger)
+        definitions = settings.metric_definitions()
+        return {m: input_fingerprint(con, m, definitions) for m in months}
+    finally:
+        con.close()
