@@ -87,7 +87,8 @@ def _notify_month(settings, period, *, outbox: bool):
     try:
         snapshot_id, version = latest_snapshot(con, period)
         summary = build_close_summary(con, settings, period, snapshot_id=snapshot_id,
-                                      snapshot_version=version)
+                                      snapshot_version=version,
+                                      restatements=restatements(con, snapshot_id, period))
     finally:
         con.close()
     if outbox:
@@ -112,3 +113,21 @@ def latest_snapshot(con, period) -> tuple[str, int]:
     except (duckdb.Error, StopIteration):
         return "warehouse", 0
     return (str(row[0]), int(row[1])) if row else ("warehouse", 0)
+
+
+def restatements(con, snapshot_id: str, period) -> list:
+    """The figures this snapshot restated (table snapshot_restatements), if it has any."""
+    import duckdb
+
+    from nrr.slack.summary import Restatement
+
+    try:
+        rows = con.execute(
+            """select window_months, dimension, segment, metric, old_value, new_value
+               from snapshot_restatements where snapshot_id = ?
+               order by window_months, dimension, segment, metric""",
+            [snapshot_id],
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    return [Restatement(period, *row) for row in rows]

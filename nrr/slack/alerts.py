@@ -202,8 +202,10 @@ def _restatements(summary: CloseSummary, limit: float | None) -> Alert | None:
         ),
         detail="\n".join(lines),
         where=[
-            f"Table `snapshot_metrics`: snapshot v{version - 1} vs v{version} "
-            f"of {summary.period:%Y-%m} (id {mrkdwn(summary.snapshot_id, 80)})",
+            "Query: " + code(
+                "select * from snapshot_restatements where snapshot_id = "
+                f"'{_quoted(summary.snapshot_id)}'"
+            ) + f" (v{version - 1} → v{version} of {summary.period:%Y-%m})",
             *_report_hint(summary, "Restatements"),
         ],
         setting=f"alert_restatement_points = {limit:g}",

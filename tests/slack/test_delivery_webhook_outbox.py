@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 
+import duckdb
 from typer.testing import CliRunner
 
 from nrr.reporting.charts import HEATMAP_SIZE, TREND_SIZE
@@ -139,3 +141,43 @@ def test_cli_notify_month_and_retry(tmp_path, warehouse_dir, monkeypatch):
     wrong = runner.invoke(app, ["notify"])
     assert wrong.exit_code == 1
     assert "give either --retry or --month" in str(wrong.exception)
+
+
+def test_cli_notify_month_uses_the_latest_snapshot_and_its_restatements(
+        tmp_path, warehouse_dir, monkeypatch):
+    from nrr.cli import app
+
+    shutil.copy(warehouse_dir / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create table snapshots (snapshot_id varchar, period date, version integer)")
+    con.execute("insert into snapshots values ('s1', '2024-06-01', 1), ('s3', '2024-06-01', 3)")
+    con.execute("""create table snapshot_restatements (snapshot_id varchar, period date,
+                   window_months integer, dimension varchar, segment varchar, metric varchar,
+                   old_value double, new_value double)""")
+    con.execute("insert into snapshot_restatements values "
+                "('s3', '2024-06-01', 12, 'all', 'all', 'nrr', 0.80, 0.79)")
+    con.close()
+    monkeypatch.setenv("NRR_DATA_DIR", str(tmp_path))
+
+    sent = CliRunner().invoke(app, ["notify", "--month", "2024-06", "--dry-run"])
+
+    assert sent.exit_code == 0, sent.output
+    assert "2024-06/summary/v3" in sent.output and "2024-06/alert/v3/restatement" in sent.output
+    text = (tmp_path / "outbox" / "2024-06_summary_v3.txt").read_text()
+    assert "80.0% → 79.0% (-1.0 pts)" in text
+    assert not (tmp_path / "notifications.sqlite").exists()  # a dry run records nothing
+
+
+def test_webhook_timeout_is_resent_at_least_once(tmp_path, slack, summary):
+    """A webhook cannot read history: an in-doubt post is re-sent (documented trade-off)."""
+    settings = make_settings(tmp_path, slack_webhook_url=slack.webhook_url,
+                             slack_timeout_seconds=0.5, **QUIET)
+    slack.fail("webhook", delay=1.5, accept=True)
+
+    first = notify_close(settings, summary)
+    assert first.outcomes[0].status == "pending"
+    assert "may have been posted" in first.outcomes[0].error
+
+    assert retry_pending(settings).ok
+    assert len(slack.messages("webhook")) == 2
+    assert retry_pending(settings).outcomes == []
