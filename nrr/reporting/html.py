@@ -83,19 +83,20 @@ def _change(now: float | None, before: float | None) -> str:
 def _by_dimension(summary: CloseSummary) -> dict[str, list]:
     groups: dict[str, list] = {}
     for s in summary.figures.segments:
-        label = "ACV band" if s.dimension == "acv_band" else s.dimension.replace("_", " ")
+        label = ("ACV band" if s.dimension == "acv_band"
+                 else s.dimension.replace("_", " ").capitalize())
         groups.setdefault(label, []).append(s)
     return groups
 
 
 def _bridge_lines(bridge: dict[str, float]) -> list[tuple[str, float]]:
+    """Labels carry the sign, amounts are shown as they are stored (positive movements)."""
     return [
-        (label, sign * bridge.get(key, 0.0))
-        for label, key, sign in (
-            ("Opening MRR", "opening_mrr", 1), ("+ New", "new", 1),
-            ("+ Reactivation", "reactivation", 1), ("+ Expansion", "expansion", 1),
-            ("− Contraction", "contraction", -1), ("− Churn", "churn", -1),
-            ("± FX adjustment", "fx_adjustment", 1), ("Closing MRR", "closing_mrr", 1),
+        (label, bridge.get(key, 0.0))
+        for label, key in (
+            ("Opening MRR", "opening_mrr"), ("+ New", "new"), ("+ Reactivation", "reactivation"),
+            ("+ Expansion", "expansion"), ("− Contraction", "contraction"), ("− Churn", "churn"),
+            ("± FX adjustment", "fx_adjustment"), ("Closing MRR", "closing_mrr"),
         )
     ]
 
