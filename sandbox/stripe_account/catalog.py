@@ -8,6 +8,7 @@ Enterprise deals get their own custom price, as sales-led companies do in Stripe
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,12 @@ PLANS = {
         tiers=((100, 0, 0), (1000, 10, 0), (None, 5, 0)), usage_type="metered", unit_label="GB",
     ),
 }
+REGIONS = ("us-east", "us-west", "ca-central", "eu-west", "eu-central", "eu-north", "uk-south",
+           "ap-south", "ap-southeast", "ap-northeast", "sa-east", "me-central", "af-south",
+           "au-east")
+for _region in REGIONS:  # enterprise data residency: one product per region, many items
+    PLANS[f"region_{_region}"] = Plan(f"region_{_region}", f"Data residency {_region}",
+                                      "per_unit", 30000)
 # starter is also sold weekly and by the day (per seat), at these per-period prices in usd
 SHORT_PERIOD_USD = {("week", 1): 900, ("day", 1): 150}
 ONE_TIME_USD = {"setup": 50000, "services": 20000}
@@ -116,7 +123,7 @@ class Catalog:
         self.ids = ids
         self.created = created
         self.objects = objects  # the account's id -> record map, for retrieve and expand
-        self.on_create: Callable[[str, int, Any], None] | None = None  # emits *.created
+        self.on_create: Callable[..., None] | None = None  # World.emit: catalogue events
         self.products: dict[str, Product] = {}
         self.prices: list[Price] = []
         self._price_by_key: dict[tuple[Any, ...], Price] = {}
@@ -227,7 +234,10 @@ class Catalog:
         self.objects[price.id] = price
         self._created("price.created", price.created, price)
         if product.default_price is None and price.currency == "usd":
+            before = copy.copy(product)
             product.default_price = price.id
+            if self.on_create is not None:
+                self.on_create("product.updated", price.created, product, before)
 
 
     def _created(self, kind: str, when: int, record: Any) -> None:

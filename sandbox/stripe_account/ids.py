@@ -12,6 +12,8 @@ import hashlib
 import math
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# three base62 digits at a time (low digit first): a third of the big-integer divisions
+_TRIPLES = [a + b + c for c in _ALPHABET for b in _ALPHABET for a in _ALPHABET]
 LENGTHS = {"cus": 14, "req": 14}
 DEFAULT_LENGTH = 24
 
@@ -41,7 +43,10 @@ class IdFactory:
         state[0] = counter + 1
         value = ((counter * mult + add) % modulus) ^ xor
         chars = []
-        for _ in range(length):
+        for _ in range(length // 3):
+            value, rest = divmod(value, 238_328)
+            chars.append(_TRIPLES[rest])
+        for _ in range(length % 3):
             value, rest = divmod(value, 62)
             chars.append(_ALPHABET[rest])
         return prefix + "_" + "".join(chars)

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 
 from sandbox.stripe_account import billing
-from sandbox.stripe_account.catalog import price_amount
+from sandbox.stripe_account.catalog import REGIONS, price_amount
 from sandbox.stripe_account.clock import DAY, HOUR, months_per_period, period_bound
 from sandbox.stripe_account.people import Profile
 from sandbox.stripe_account.records import (
@@ -36,14 +36,14 @@ from sandbox.stripe_account.world import Segment, World
 MONTH = 30.4375 * DAY
 # monthly probabilities by segment: SMB, Mid-Market, Enterprise
 CANCEL = {"SMB": 0.022, "Mid-Market": 0.010, "Enterprise": 0.004}
-PAYMENT_FAILURE = {"SMB": 0.05, "Mid-Market": 0.03, "Enterprise": 0.015}
+PAYMENT_FAILURE = {"SMB": 0.03, "Mid-Market": 0.02, "Enterprise": 0.01}
 UPGRADE = {"SMB": 0.02, "Mid-Market": 0.03, "Enterprise": 0.035}
 DOWNGRADE = 0.01
 ADD_ON = 0.008
 TRIAL = {"SMB": 0.35, "Mid-Market": 0.15, "Enterprise": 0.0}
 TRIAL_CONVERSION = 0.75
 COUPON_AT_START = 0.25
-RECOVERY = 0.5  # share of failed payments recovered by a retry
+RECOVERY = 0.6  # share of failed payments recovered by a retry
 REACTIVATION = 0.35
 DELETION = 0.12
 ONE_OFF_PER_MONTH = {"SMB": 0.0, "Mid-Market": 0.03, "Enterprise": 0.06}
@@ -72,6 +72,7 @@ class SubState:
     trial: bool = False
     will_convert: bool = True
     kind: str | None = None  # voluntary | involuntary once it ended
+    period_discount: str | None = None  # discount id on the current period's invoice
 
 
 class CustomerSim:
@@ -164,6 +165,8 @@ class CustomerSim:
             items.append(("sso", 1))
         if rng.random() < 0.5:
             items.append(("support", 1))
+        if rng.random() < 0.15:  # many items: invoices longer than one page of lines
+            items += [(f"region_{r}", 1) for r in rng.sample(REGIONS, rng.randint(9, 14))]
         return "enterprise", *cadence, items
 
     def _with_metered(self, items: list[tuple[str, int]], cadence: tuple[str, int],
@@ -295,9 +298,11 @@ class CustomerSim:
     def _bound(self, sub: Subscription, index: int) -> int:
         return period_bound(sub.billing_cycle_anchor, sub.interval, sub.interval_count, index)
 
-    def _set_period(self, sub: Subscription, state: SubState, start: int, end: int) -> None:
+    def _set_period(self, sub: Subscription, state: SubState, start: int, end: int,
+                    when: int | None = None) -> None:
         state.period_start, state.period_end = start, end
-        sub.items = [copy.copy(item) for item in sub.items]
+        if (start if when is None else when) >= self.w.horizon:  # events may hold old items
+            sub.items = [copy.copy(item) for item in sub.items]
         for item in sub.items:
             item.current_period_start, item.current_period_end = start, end
 
@@ -380,6 +385,8 @@ class CustomerSim:
             w.emit("customer.subscription.updated", t, sub, before)
         for line in segment_lines:
             self._segment(sub, state, line, invoice.id)
+        if licensed:
+            state.period_discount = invoice.discounts[0] if invoice.discounts else None
         return invoice
 
     def _product_name(self, price: Price) -> str:
@@ -704,13 +711,18 @@ class CustomerSim:
             self.w.emit("customer.discount.deleted", t, discount)
         self.w.emit("customer.subscription.updated", t, sub, before)
 
-    def _restricted(self, sub: Subscription, t: int) -> bool:
-        """Changes wait for the renewal when a discount could differ within the period."""
+    def _restricted(self, sub: Subscription, state: SubState, t: int) -> bool:
+        """Changes wait for the renewal unless the discount at `t` is the period's own.
+
+        So the revenue after a mid-cycle change uses the same discount as the period's
+        invoice: none, or a forever percent-off coupon (amount-off coupons never prorate).
+        """
         discount = self._active_discount(sub, t)
         if discount is None:
-            return bool(sub.discounts)
+            return bool(sub.discounts) or state.period_discount is not None
         return not (discount.coupon.duration == "forever"
-                    and discount.coupon.percent_off is not None)
+                    and discount.coupon.percent_off is not None
+                    and discount.id == state.period_discount)
 
     def _change(self, t: int, sub_id: str, token: int, kind: str) -> None:
         sub, state = self.subs[sub_id]
@@ -719,7 +731,7 @@ class CustomerSim:
         new_items = self._changed_items(sub, state, kind, t)
         if new_items is None:
             return
-        if (kind == "down" and self.rng.random() < 0.5) or self._restricted(sub, t):
+        if (kind == "down" and self.rng.random() < 0.5) or self._restricted(sub, state, t):
             state.pending.append(("items", new_items))
             return
         self._prorate(sub, state, new_items, t)
@@ -813,7 +825,7 @@ class CustomerSim:
             return
         before = w.before(t, sub)
         sub.items = items
-        self._set_period(sub, state, start, end)
+        self._set_period(sub, state, start, end, t)
         billing.apply_taxes(lines, self.profile.tax_rate)
         invoice = Invoice(
             id=invoice_id, customer=self.customer, created=t, currency=sub.currency,
@@ -854,15 +866,20 @@ class CustomerSim:
         if customer.currency is None:
             return
         price = w.catalog.one_time("services", customer.currency, t)
-        hours = rng.randint(5, 80)
         invoice_id = w.ids.new("in")
-        line = self._line(invoice_id, None, None, price, hours, price.unit_amount * hours, t, t,
-                          "invoiceitem", f"{hours} x Professional services (hour)")
-        line.invoice_item = w.ids.new("ii")
-        billing.apply_taxes([line], self.profile.tax_rate)
+        weeks = rng.randint(12, 30) if rng.random() < 0.2 else 1  # itemised by week
+        lines = []
+        for week in range(weeks):
+            hours = rng.randint(5, 80)
+            line = self._line(invoice_id, None, None, price, hours, price.unit_amount * hours,
+                              t, t, "invoiceitem",
+                              f"{hours} x Professional services (hour), week {week + 1}")
+            line.invoice_item = w.ids.new("ii")
+            lines.append(line)
+        billing.apply_taxes(lines, self.profile.tax_rate)
         invoice = Invoice(
             id=invoice_id, customer=customer, created=t, currency=customer.currency,
-            billing_reason="manual", lines=[line], period_start=t, period_end=t,
+            billing_reason="manual", lines=lines, period_start=t, period_end=t,
             collection_method="send_invoice", description="Professional services",
         )
         billing.total_invoice(invoice)
@@ -870,10 +887,13 @@ class CustomerSim:
         w.emit("invoice.created", t, invoice)
         self.push(t + rng.randint(HOUR, 4 * DAY), "one_off_finalize", invoice.id)
 
-    def _one_off_finalize(self, t: int, invoice_id: str) -> None:
+    def _one_off_finalize(self, t: int, invoice_id: str, postponed: bool = False) -> None:
         rng = self.rng
         invoice = self.w.objects[invoice_id]
         if invoice.status != "draft":
+            return
+        if not postponed and rng.random() < 0.15:  # left in draft a while longer
+            self.push(t + rng.randint(5 * DAY, 20 * DAY), "one_off_finalize", invoice.id, True)
             return
         if rng.random() < 0.08:
             self._finalize_invoice(invoice, t)

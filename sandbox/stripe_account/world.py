@@ -52,7 +52,6 @@ class World:
     discounts: list[Discount] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     objects: dict[str, Any] = field(default_factory=dict)
-    changed: set[str] = field(default_factory=set)  # ids mutated since the last render
 
     def add(self, record: Any, store: list[Any]) -> None:
         store.append(record)
@@ -63,7 +62,6 @@ class World:
         return snapshot(record) if when >= self.horizon else None
 
     def emit(self, kind: str, when: int, record: Any, previous: Any = None) -> None:
-        self.changed.add(record.id)
         if when < self.horizon:
             return
         self.events.append(
