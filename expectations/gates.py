@@ -92,8 +92,6 @@ def validate_inputs(
     window = CloseWindow.for_month(as_of, settings.timezone, now)
     con = scratch_connection(settings)
     try:
-        load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates, table="raw_fx_rates")
-        con.complete()  # the loader leaves its last count open; DuckDB 2 wants it finished
         if ledger_path is not None:
             from expectations.ledger_input import stage_ledger
 
@@ -105,6 +103,7 @@ def validate_inputs(
 
             datasets = stage_lake(con, settings)
             extra = {}
+        load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates, table="raw_fx_rates")
         _write_parameters(con, settings, window, extra)
         return _run("inputs", settings, window, con, datasets, previous, batch_rows=batch_rows)
     finally:

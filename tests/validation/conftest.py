@@ -55,21 +55,21 @@ def clean_warehouse(tmp_path_factory, clean_ledger) -> Path:
     return data_dir / "warehouse.duckdb"
 
 
-@pytest.fixture
-def warehouse_copy(tmp_path, clean_warehouse) -> Callable[..., Settings]:
+def copy_warehouse(clean_warehouse: Path, data_dir: Path, *defect_sql: str) -> Settings:
     """Settings over a private copy of the clean warehouse, after running `defect_sql`."""
     import duckdb
 
-    def make(*defect_sql: str) -> Settings:
-        data_dir = tmp_path / "data"
-        data_dir.mkdir(exist_ok=True)
-        shutil.copy(clean_warehouse, data_dir / "warehouse.duckdb")
-        con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
-        try:
-            for sql in defect_sql:
-                con.execute(sql)
-        finally:
-            con.close()
-        return make_settings(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(clean_warehouse, data_dir / "warehouse.duckdb")
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    try:
+        for sql in defect_sql:
+            con.execute(sql)
+    finally:
+        con.close()
+    return make_settings(data_dir)
 
-    return make
+
+@pytest.fixture
+def warehouse_copy(tmp_path, clean_warehouse) -> Callable[..., Settings]:
+    return lambda *defect_sql: copy_warehouse(clean_warehouse, tmp_path / "data", *defect_sql)
