@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -20,8 +21,10 @@ from nrr.reporting.charts import (
 from nrr.reporting.cohort_warning import compare_cohorts
 from nrr.reporting.format import money, pct
 from nrr.reporting.html import write_html_report
+from nrr.slack.blocks import limit_problems, render_summary
+from nrr.slack.service import notify_close
 from nrr.slack.summary import Restatement
-from tests.slack.helpers import PERIOD, make_settings, png_size
+from tests.slack.helpers import PERIOD, close, make_settings, png_size, window
 
 
 class Collector(HTMLParser):
@@ -110,3 +113,18 @@ def test_cohort_warning_rule():
     assert not c.warning
     # cohorts that have not reached month 6 by the period are left out -> too few
     assert compare_cohorts(matrix([1.0] * 6), date(2023, 10, 1)) == []
+
+
+def test_a_month_without_any_cohort_still_renders_everywhere(tmp_path):
+    empty = close(window(nrr=None, grr=None, band=None, grr_band=None))
+    empty.figures.trend = [{"as_of": date(2025, 3, 1), "nrr": None, "grr": None,
+                            "monthly_nrr": None}]
+    empty.report_path = None
+
+    _, blocks = render_summary(empty)
+    assert limit_problems(blocks) == []
+    assert "*n/a* no band" in json.dumps(blocks, ensure_ascii=False)
+    result = notify_close(make_settings(tmp_path), empty)
+    assert result.ok, result.errors
+    assert (tmp_path / "reports" / "2025-03-v2.html").is_file()
+
