@@ -243,3 +243,12 @@ def test_without_history_access_an_in_doubt_message_is_kept_not_reposted(tmp_pat
     forced = retry_pending(settings, resend_in_doubt=True)
     assert next(o for o in forced.outcomes if o.key == SUMMARY_KEY).status == "delivered"
     assert len(summaries(slack)) == 2
+
+
+def test_token_without_channel_is_a_clear_error_not_an_exception(tmp_path, slack, summary):
+    settings = bot_settings(tmp_path, slack, slack_channel=None)
+
+    for result in (notify_close(settings, summary), retry_pending(settings)):
+        assert result.outcomes[0].status == "failed"
+        assert "SLACK_CHANNEL is not" in result.outcomes[0].error
+    assert not slack.requests
