@@ -11,7 +11,8 @@ overrides the status-based decision either way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import stripe
 from tenacity import (
@@ -81,6 +82,7 @@ def retrying(
     *,
     initial_wait: float = 0.5,
     max_wait: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Retrying:
     """A tenacity policy for one request: up to `max_retries` retries after the first try."""
     backoff = wait_exponential_jitter(initial=initial_wait, max=max_wait)
@@ -110,4 +112,5 @@ def retrying(
         retry=retry_if_exception(is_retryable),
         before_sleep=before_sleep,
         reraise=True,
+        sleep=sleep,
     )
