@@ -213,6 +213,11 @@ def _template(layer: str, name: str) -> Template:
     return _ENVIRONMENT.from_string(model_sql_path(layer, name).read_text())
 
 
+def render_model(layer: str, name: str, context: dict | None = None) -> str:
+    """The SQL of one model, rendered (models without template variables need no context)."""
+    return _template(layer, name).render(**(context or {}))
+
+
 class Engine:
     """Renders and runs the models for one set of parameters."""
 

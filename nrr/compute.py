@@ -12,13 +12,14 @@ from pathlib import Path
 
 import duckdb
 
-from metrics.engine import BuildResult, EngineParams, build
+from metrics.engine import MART_TABLES, BuildResult, EngineParams, build, render_model
 from nrr.errors import BadRow, NrrError
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint
 from nrr.snapshots.month_figures import MonthMeta, month_stats, stage_month
 from nrr.sources.fx import load_fx_rates
 from nrr.sources.ledger import LedgerLoad, load_ledger, load_ledger_arrow
+from nrr.storage import atomic_directory
 from nrr.warehouse import attach_warehouse, scratch_connection
 
 
@@ -125,6 +126,7 @@ def _stage(
     period: date,
     staged_dir: Path,
     source: str,
+    extra_stats: dict[str, object] | None = None,
 ) -> MonthMeta:
     definitions = settings.metric_definitions()
     meta = MonthMeta(
@@ -133,7 +135,7 @@ def _stage(
         code_version=code_version(),
         definitions=definitions,
         source=source,
-        stats=month_stats(con, period),
+        stats={**month_stats(con, period), **(extra_stats or {})},
     )
     stage_month(con, meta, staged_dir)
     return meta
@@ -188,3 +190,75 @@ def month_fingerprints(
         return {m: input_fingerprint(con, m, definitions) for m in months}
     finally:
         con.close()
+
+
+MART_FILES_DIR = "marts"
+MONTH_FILES_DIR = "month"
+
+
+def compute_close_files(
+    settings: Settings,
+    period: date,
+    ledger: Path | None,
+    run_dir: Path,
+    *,
+    extra_stats: dict[str, object] | None = None,
+) -> StagedMonth:
+    """The close's compute, kept off the warehouse until its outputs pass validation.
+
+    The engine runs in memory; every mart is written to `run_dir/marts/*.parquet` and the
+    month's figures to `run_dir/month/`. `load_marts` then swaps them into the warehouse.
+    """
+    started = time.perf_counter()
+    period = period.replace(day=1)
+    con = scratch_connection(settings)
+    try:
+        loaded = load_inputs(con, settings, ledger)
+        build(con, engine_params(settings, period))
+        with atomic_directory(run_dir / MART_FILES_DIR) as marts:
+            for name in MART_TABLES:
+                target = str(marts / f"{name}.parquet").replace("'", "''")
+                con.execute(f"copy (select * from {name}) to '{target}' (format parquet)")
+        meta = _stage(con, settings, period, run_dir / MONTH_FILES_DIR, loaded.source,
+                      extra_stats)  # fmt: skip
+    finally:
+        con.close()
+    return StagedMonth(period, run_dir / MONTH_FILES_DIR, meta, time.perf_counter() - started)
+
+
+def open_marts(marts_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with a view per staged mart (to validate before loading)."""
+    con = duckdb.connect(":memory:")
+    for parquet in sorted(Path(marts_dir).glob("*.parquet")):
+        escaped = str(parquet).replace("'", "''")
+        con.execute(f"create view {parquet.stem} as select * from read_parquet('{escaped}')")
+    return con
+
+
+def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
+    """Replace the warehouse's mart tables with the staged ones, all in one transaction."""
+    tables = sorted(Path(marts_dir).glob("*.parquet"))
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute("begin transaction")
+        try:
+            for parquet in tables:
+                escaped = str(parquet).replace("'", "''")
+                if parquet.stem == "retention_waterfall":
+                    continue  # a view over retention_windows, recreated below
+                con.execute(f"drop view if exists {parquet.stem}")
+                con.execute(
+                    f"create or replace table {parquet.stem} as "
+                    f"select * from read_parquet('{escaped}')"
+                )
+            con.execute(
+                "create or replace view retention_waterfall as "
+                + render_model("marts", "retention_waterfall")
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        con.close()
+    return [p.stem for p in tables]

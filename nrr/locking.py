@@ -15,14 +15,20 @@ from filelock import FileLock, Timeout
 from nrr.errors import NrrError
 from nrr.settings import Settings
 
+_LOCKS: dict[str, FileLock] = {}
+
 
 @contextmanager
 def warehouse_lock(settings: Settings, timeout: float = 900.0) -> Iterator[None]:
-    lock_path = settings.data_dir / ".locks" / "warehouse.lock"
+    """Hold the data directory's warehouse lock; re-entrant within a thread.
+
+    Another process (or thread) waits up to `timeout` seconds, then gets a clear error.
+    """
+    lock_path = (settings.data_dir / ".locks" / "warehouse.lock").resolve()
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path), timeout=timeout)
+    lock = _LOCKS.setdefault(str(lock_path), FileLock(str(lock_path), thread_local=True))
     try:
-        with lock:
+        with lock.acquire(timeout=timeout):
             yield
     except Timeout:
         raise NrrError(

@@ -53,9 +53,14 @@ def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """A persistent table or view of that name (staged marts are views over Parquet)."""
     return bool(
         con.execute(
-            "select count(*) from duckdb_tables() where table_name = ? and not temporary",
+            """select count(*) from (
+                   select table_name as name from duckdb_tables() where not temporary
+                   union all
+                   select view_name from duckdb_views() where not internal and not temporary
+               ) where name = ?""",
             [name],
         ).fetchone()[0]
     )

@@ -1,0 +1,146 @@
+"""Backfill: compute and snapshot every month of a range, months in parallel.
+
+Idempotent (a month whose inputs and code are unchanged is skipped), resumable (a failed
+month does not lose the others; re-running finishes the rest), quiet on Slack unless asked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.common import (
+    current_run_id,
+    flow_settings,
+    months_between,
+    parse_month,
+    previous_close_stats,
+    step,
+)
+from nrr.settings import Settings
+from nrr.snapshots.fingerprint import code_version
+from nrr.snapshots.store import published_fingerprints
+from tasks.common import StepFailed, logger
+from tasks.compute import compute_backfill_month, fingerprint_months, stage_ledger
+from tasks.notify import build_report, notify_close
+from tasks.snapshot import publish_snapshot
+from tasks.validate import validate_inputs
+
+
+def task_runner_for(settings: Settings):
+    """Dask (through prefect-dask) when a scheduler address is configured, else threads."""
+    if settings.dask_scheduler_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=settings.dask_scheduler_address)
+    return ThreadPoolTaskRunner(max_workers=settings.backfill_max_workers)
+
+
+@flow(name="backfill-compute", flow_run_name="backfill-compute-{run_id}")
+def compute_months(
+    settings: Settings, months: list[date], ledger: Path | None, run_dir: Path, run_id: str
+) -> tuple[dict[date, object], dict[date, str]]:
+    """Compute the months concurrently on the flow's task runner; collect what failed."""
+    futures = {
+        month: compute_backfill_month.submit(settings, month, ledger, run_dir / f"{month:%Y-%m}")
+        for month in months
+    }
+    staged, failed = {}, {}
+    for month, future in futures.items():
+        try:
+            staged[month] = future.result()
+        except Exception as exc:  # one month failing must not lose the others
+            failed[month] = f"{type(exc).__name__}: {exc}"
+            logger().error("month %s failed: %s", f"{month:%Y-%m}", failed[month])
+    return staged, failed
+
+
+@flow(name="backfill", flow_run_name="backfill-{from_month}-to-{to_month}")
+def backfill(
+    from_month: str,
+    to_month: str,
+    ledger: str | None = None,
+    data_dir: str | None = None,
+    notify_summary: bool = False,
+    force: bool = False,
+) -> dict[str, object]:
+    """Snapshot every month from `from_month` to `to_month` (inclusive)."""
+    settings = flow_settings(data_dir)
+    first, last = parse_month(from_month), parse_month(to_month)
+    if first is None or last is None or first > last:
+        raise StepFailed("parameters", f"empty range {from_month} .. {to_month}")
+    months = months_between(first, last)
+    run_id = current_run_id()
+    run_dir = settings.data_dir / "runs" / f"backfill-{run_id}"
+    log = logger()
+
+    ledger_path = Path(ledger) if ledger else step("stage-ledger", stage_ledger, settings, run_dir)
+    baseline = previous_close_stats(settings, last)
+    source = Path(ledger) if ledger else None
+    inputs = step("validate-inputs", validate_inputs, settings, last, source, baseline)
+    if inputs.blocking:
+        names = "; ".join(o.headline() for o in inputs.blocking[:5])
+        raise StepFailed("validate-inputs", f"critical data-quality failure(s): {names}")
+
+    fingerprints = step("fingerprint", fingerprint_months, settings, ledger_path, months)
+    done = published_fingerprints(settings)
+    code = code_version()
+    todo = [m for m in months if force or (fingerprints[m], code) not in done.get(m, set())]
+    skipped = [m for m in months if m not in todo]
+    for month in skipped:
+        log.info("%s: inputs and code unchanged since its snapshot; skipped", f"{month:%Y-%m}")
+
+    staged, failed = (
+        compute_months.with_options(task_runner=task_runner_for(settings))(
+            settings, todo, ledger_path, run_dir, run_id
+        )
+        if todo
+        else ({}, {})
+    )
+    outcomes: dict[str, str] = {f"{m:%Y-%m}": "skipped (unchanged)" for m in skipped}
+    published = {}
+    for month in todo:
+        key = f"{month:%Y-%m}"
+        if month in failed:
+            outcomes[key] = f"failed: {failed[month]}"
+            continue
+        try:
+            result = publish_snapshot(settings, staged[month].directory, run_id)
+        except Exception as exc:
+            failed[month] = f"{type(exc).__name__}: {exc}"
+            outcomes[key] = f"failed: {failed[month]}"
+            continue
+        published[month] = result
+        outcomes[key] = f"{result.outcome} {result.snapshot_id}"
+
+    if notify_summary and last in published:
+        summary = step("report", build_report, settings, published[last], [])
+        step("notify", notify_close, settings, summary)
+    report = {
+        "months": len(months),
+        "published": sum(1 for r in published.values() if r.outcome == "published"),
+        "restated": sum(1 for r in published.values() if r.outcome == "restated"),
+        "unchanged": sum(1 for r in published.values() if r.outcome == "unchanged"),
+        "skipped": len(skipped),
+        "failed": len(failed),
+        "outcomes": dict(sorted(outcomes.items())),
+    }
+    _artifact(report)
+    if failed:
+        listed = ", ".join(f"{m:%Y-%m}" for m in sorted(failed))
+        raise StepFailed("backfill", f"{len(failed)} month(s) failed ({listed}); the others are "
+                         "published; re-run the backfill to finish them")  # fmt: skip
+    return report
+
+
+def _artifact(report: dict[str, object]) -> None:
+    from prefect.artifacts import create_table_artifact
+
+    create_table_artifact(
+        [{"month": month, "outcome": outcome} for month, outcome in report["outcomes"].items()],
+        key="backfill-outcomes",
+        description="What the backfill did with each month",
+    )

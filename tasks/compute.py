@@ -1,0 +1,93 @@
+"""Metric computation as tasks: the close's compute, one backfill month, fingerprints."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from nrr.compute import (
+    StagedMonth,
+    compute_close_files,
+    compute_month,
+    load_marts,
+    month_fingerprints,
+)
+from nrr.settings import Settings
+from tasks.common import logger
+
+
+@task(name="compute-close", timeout_seconds=3 * 3600, cache_policy=NO_CACHE)
+def compute_close(
+    settings: Settings,
+    month: date,
+    ledger: Path | None,
+    run_dir: Path,
+    extra_stats: dict | None = None,
+) -> StagedMonth:
+    """Compute every table up to `month` off the warehouse, staging marts and month figures."""
+    staged = compute_close_files(settings, month, ledger, run_dir, extra_stats=extra_stats)
+    logger().info(
+        "computed %s in %.1fs (fingerprint %s)",
+        f"{month:%Y-%m}",
+        staged.seconds,
+        staged.meta.input_fingerprint,
+    )
+    return staged
+
+
+@task(
+    name="load-warehouse",
+    retries=2,
+    retry_delay_seconds=5,
+    timeout_seconds=3600,
+    cache_policy=NO_CACHE,
+)
+def load_warehouse(settings: Settings, marts_dir: Path) -> list[str]:
+    """Swap the validated marts into the warehouse in one transaction."""
+    from nrr.locking import warehouse_lock
+
+    with warehouse_lock(settings):
+        tables = load_marts(settings, marts_dir)
+    logger().info("warehouse %s now holds %s", settings.warehouse_path, ", ".join(tables))
+    return tables
+
+
+@task(
+    name="compute-month",
+    retries=1,
+    retry_delay_seconds=5,
+    timeout_seconds=3 * 3600,
+    cache_policy=NO_CACHE,
+    task_run_name="compute-month-{month:%Y-%m}",
+)
+def compute_backfill_month(
+    settings: Settings, month: date, ledger: Path | None, staged_dir: Path
+) -> StagedMonth:
+    """Compute one month in memory and stage its figures (independent of every other month)."""
+    staged = compute_month(settings, month, ledger, staged_dir)
+    logger().info("computed %s in %.1fs", f"{month:%Y-%m}", staged.seconds)
+    return staged
+
+
+@task(name="fingerprint-months", timeout_seconds=3600, cache_policy=NO_CACHE)
+def fingerprint_months(
+    settings: Settings, ledger: Path | None, months: list[date]
+) -> dict[date, str]:
+    """What each month's figures depend on, hashed, to skip months whose inputs are unchanged."""
+    return month_fingerprints(settings, ledger, months)
+
+
+@task(name="stage-ledger", retries=1, timeout_seconds=3600, cache_policy=NO_CACHE)
+def stage_ledger(settings: Settings, run_dir: Path) -> Path:
+    """Derive the Stripe lake's ledger once and stage it as Parquet for every month's task."""
+    from nrr.compute import stripe_ledger
+    from nrr.storage import write_parquet_atomic
+
+    table = stripe_ledger(settings)
+    target = run_dir / "ledger.parquet"
+    write_parquet_atomic(table, target)
+    logger().info("staged the Stripe ledger (%s rows) at %s", f"{table.num_rows:,}", target)
+    return target
