@@ -38,6 +38,17 @@ SCOPES = {
 }
 
 
+def network_reason(exc: BaseException) -> str:
+    """The innermost cause of a network failure in a few words ('Connection refused')."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None or inner.__context__ is not None:
+        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+    text = " ".join(str(inner).split()) or type(inner).__name__
+    if "] " in text and text.startswith("[Errno"):
+        text = text.split("] ", 1)[1]
+    return text[:120]
+
+
 def _quote(object_id: str) -> str:
     return quote(object_id, safe="")
 
@@ -49,14 +60,11 @@ class StripeAccessError(NrrError):
 class StripeApi:
     """Counts, paces and retries every request made with one `stripe.StripeClient`."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        limiter: RateLimiter | None = None,
-        initial_wait: float = 0.5,
-        max_wait: float = 30.0,
-    ) -> None:
+    # backoff of retries without Retry-After: ~0.5 s, 1 s, 2 s... up to 30 s, plus jitter
+    initial_wait = 0.5
+    max_wait = 30.0
+
+    def __init__(self, settings: Settings, *, limiter: RateLimiter | None = None) -> None:
         if settings.stripe_api_key is None or not settings.stripe_api_key.get_secret_value():
             raise StripeAccessError(
                 "no Stripe API key: set STRIPE_API_KEY to a restricted read-only key "
@@ -71,8 +79,6 @@ class StripeApi:
         )
         self.limiter = limiter or RateLimiter(settings.stripe_max_requests_per_second)
         self.max_retries = settings.stripe_max_retries
-        self._initial_wait = initial_wait
-        self._max_wait = max_wait
         self._lock = threading.Lock()
         self.requests = 0
         self.retries = 0
@@ -92,7 +98,7 @@ class StripeApi:
             return fn()
 
         policy = retrying(
-            self.max_retries, self.limiter, initial_wait=self._initial_wait, max_wait=self._max_wait
+            self.max_retries, self.limiter, initial_wait=self.initial_wait, max_wait=self.max_wait
         )
         try:
             return policy(attempt)
@@ -114,7 +120,7 @@ class StripeApi:
         if isinstance(exc, stripe.APIConnectionError):
             return StripeAccessError(
                 f"cannot reach the Stripe API at {self.base} ({attempts} attempts, "
-                f"last error: {message or describe(exc)})"
+                f"last error: {network_reason(exc)})"
             )
         if isinstance(exc, stripe.RateLimitError):
             return StripeAccessError(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nrr.stripe_source.client import API_VERSION, StripeAccessError, StripeApi
-from nrr.stripe_source.datasets import BY_OBJECT, EVENTS, INVOICES, PRICES
+from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, EVENTS, INVOICES, PRICES
 from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import FETCHED_VERSION
 from nrr.stripe_source.pagination import created_range, iter_pages
@@ -170,4 +170,15 @@ def apply_events(observer: Observer, read: EventsRead) -> Batch:
             observer.observe(batch, dataset, state, source="retrieve")
         else:
             observer.observe(batch, dataset, state, source="event", version=rank)
+    return batch
+
+
+def deleted_customers(observer: Observer) -> Batch:
+    """Customers deleted within the events' retention, as their deletion event shows them."""
+    batch = Batch()
+    read = list(iter_pages(observer.api.list_events, {"types": ["customer.deleted"]}))
+    events = [event for page in read for event in page.objects]
+    for event, rank in latest_per_object(events):
+        payload = {**event["data"]["object"], "deleted": True}
+        observer.observe(batch, CUSTOMERS, payload, source="event", version=rank)
     return batch

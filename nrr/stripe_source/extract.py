@@ -25,7 +25,7 @@ from nrr.errors import NrrError
 from nrr.settings import Settings
 from nrr.stripe_source.client import StripeApi
 from nrr.stripe_source.datasets import ALL, BY_NAME
-from nrr.stripe_source.events import apply_events, newest_event, read_events
+from nrr.stripe_source.events import apply_events, deleted_customers, newest_event, read_events
 from nrr.stripe_source.fetch import Batch, Cancelled, Observer, run_task
 from nrr.stripe_source.lake import (
     Staging,
@@ -132,16 +132,21 @@ class Run:
             self.observer.write(batch, f"{key}-000000")
 
     def apply_events(self) -> None:
-        """Incremental only: record the newest state of every object changed since the cursor."""
+        """Record the newest state of objects changed since the cursor (incremental), or
+        the last state of customers deleted within the events' 30 days (full: Stripe no
+        longer lists them, but their history stays meaningful)."""
         if self.pending.events_done:
             return
-        self.progress.status("reading events since the last run")
-        read = read_events(self.api, self.store.state.events_cursor)
-        batch = apply_events(self.observer, read)
+        if self.pending.mode == "incremental":
+            self.progress.status("reading events since the last run")
+            read = read_events(self.api, self.store.state.events_cursor)
+            batch = apply_events(self.observer, read)
+            if read.newest_created is not None:
+                self.pending.events_cursor = read.newest_created
+                self.pending.events_cursor_id = read.newest_id
+        else:
+            batch = deleted_customers(self.observer)
         self.observer.write(batch, "events-000000")
-        if read.newest_created is not None:
-            self.pending.events_cursor = read.newest_created
-            self.pending.events_cursor_id = read.newest_id
         self.pending.events_done = True
         self.store.save()
 
@@ -232,7 +237,6 @@ def _start(settings: Settings, store: StateStore, api: StripeApi, full: bool, pr
         started_at=datetime.now(UTC).isoformat(),
         events_cursor=events_cursor,
         events_cursor_id=events_id,
-        events_done=mode == "full",
         tasks=plan.tasks,
     )
     store.save()
@@ -240,10 +244,24 @@ def _start(settings: Settings, store: StateStore, api: StripeApi, full: bool, pr
 
 
 def extract(settings: Settings, *, full: bool = False, progress: bool = False) -> ExtractResult:
-    """Extract Stripe into `<data dir>/lake/stripe/`; resumes an interrupted run first."""
+    """Extract Stripe into `<data dir>/lake/stripe/`; resumes an interrupted run first.
+
+    Any failure is one NrrError sentence; the committed lake is never left half-written.
+    """
+    store = StateStore(stripe_root(settings.lake_dir) / "_state.json")
+    try:
+        return _extract(settings, store, full=full, progress=progress)
+    except NrrError as exc:
+        if store.state.pending is not None:
+            raise type(exc)(
+                f"{exc}; the lake is unchanged and the next `nrr extract` resumes this run"
+            ) from exc
+        raise type(exc)(f"{exc}; the lake is unchanged") from exc
+
+
+def _extract(settings: Settings, store: StateStore, *, full: bool, progress: bool) -> ExtractResult:
     started = time.perf_counter()
     root = stripe_root(settings.lake_dir)
-    store = StateStore(root / "_state.json")
     api = StripeApi(settings)
     reporter = ExtractProgress(lambda: api.requests, show=progress)
     try:
@@ -261,23 +279,15 @@ def extract(settings: Settings, *, full: bool = False, progress: bool = False) -
         run = Run(settings, store, api, reporter)
         if plan is not None:
             run.write_first_pages(plan)
-        if run.pending.mode == "incremental":
-            run.apply_events()
+        run.apply_events()
         run.run_tasks()
         rows = run.commit()
-    except NrrError as exc:
-        if store.state.pending is not None:
-            raise type(exc)(
-                f"{exc}; the lake is unchanged and the next `nrr extract` resumes this run"
-            ) from exc
-        raise type(exc)(f"{exc}; the lake is unchanged") from exc
     finally:
         reporter.close()
-    counts = dict(reporter.counts)
     result = ExtractResult(
         run_id=run.pending.run_id,
         mode=run.pending.mode,
-        counts=counts,
+        counts=dict(reporter.counts),
         rows=rows,
         requests=api.requests,
         retries=api.retries,

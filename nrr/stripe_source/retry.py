@@ -85,7 +85,7 @@ def retrying(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Retrying:
     """A tenacity policy for one request: up to `max_retries` retries after the first try."""
-    backoff = wait_exponential_jitter(initial=initial_wait, max=max_wait)
+    backoff = wait_exponential_jitter(initial=initial_wait, max=max_wait, jitter=initial_wait)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

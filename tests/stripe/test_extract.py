@@ -1,0 +1,97 @@
+"""Extraction against the local Stripe-compatible server with the real `stripe` client."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from nrr.errors import NrrError
+from nrr.stripe_source.extract import check_access, extract
+from nrr.stripe_source.lake import dataset_path, stripe_root
+from sandbox.stripe_server import serve
+from tests.stripe.conftest import lake_fingerprint, stripe_settings
+
+
+def committed_ids(settings, name: str) -> list[str]:
+    path = dataset_path(stripe_root(settings.lake_dir), name)
+    return duckdb.sql(f"select id from '{path}' order by id").fetchnumpy()["id"].tolist()
+
+
+def test_a_full_extraction_holds_every_object_once_with_all_invoice_lines(
+    tmp_path, account, server
+):
+    settings = stripe_settings(tmp_path, server.url)
+    result = extract(settings)
+    assert result.mode == "full" and not result.resumed
+    expected = {
+        "subscriptions": sorted(s.id for s in account.subscriptions),
+        "invoices": sorted(i.id for i in account.invoices),
+        "invoice_lines": sorted(line.id for i in account.invoices for line in i.lines),
+        "credit_notes": sorted(c.id for c in account.credit_notes),
+        "prices": sorted(p.id for p in account.prices),
+        "products": sorted(p.id for p in account.products),
+        "coupons": sorted(c.id for c in account.coupons),
+    }
+    for name, ids in expected.items():
+        assert committed_ids(settings, name) == ids, name
+    assert max(len(i.lines) for i in account.invoices) > 10  # line pagination was needed
+    deleted_recently = {e.obj.id for e in account.events if e.type == "customer.deleted"}
+    listed = {c.id for c in account.customers if not c.deleted}
+    assert set(committed_ids(settings, "customers")) == listed | deleted_recently
+    assert result.rows["invoice_lines"] == len(expected["invoice_lines"])
+    assert result.requests == len(server.requests)
+    assert all(
+        r.params.get("limit") in ("100", "1") for r in server.requests if "limit" in r.params
+    )
+
+
+def test_check_access_is_one_harmless_request(tmp_path, server):
+    check_access(stripe_settings(tmp_path, server.url))
+    assert [(r.path, r.params) for r in server.requests] == [("/v1/customers", {"limit": "1"})]
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("bad_key", r"Stripe rejected the API key in STRIPE_API_KEY \(HTTP 401"),
+        ("no_invoice_scope", r"may not read invoices \(HTTP 403\).*rak_invoice_read"),
+        ("unreachable", r"cannot reach the Stripe API at http://127\.0\.0\.1:\d+"),
+        ("no_key", r"no Stripe API key: set STRIPE_API_KEY"),
+    ],
+)
+def test_access_problems_are_one_clear_error_and_leave_the_lake_untouched(
+    tmp_path, account, problem, message
+):
+    scopes = {
+        "rak_customer_read",
+        "rak_product_read",
+        "rak_price_read",
+        "rak_coupon_read",
+        "rak_subscription_read",
+        "rak_credit_note_read",
+        "rak_event_read",
+    }
+    with serve(account, restricted_keys={"rk_test_partial": scopes}) as running:
+        extract(stripe_settings(tmp_path, running.url))
+        before = lake_fingerprint(tmp_path)
+        url = running.url
+        overrides: dict[str, object] = {
+            "bad_key": {"stripe_api_key": "sk_test_wrong"},
+            "no_invoice_scope": {"stripe_api_key": "rk_test_partial"},
+            "unreachable": {},
+            "no_key": {"stripe_api_key": None},
+        }[problem]
+    if problem != "unreachable":
+        running = serve(account, restricted_keys={"rk_test_partial": scopes})
+        url = running.url
+    try:
+        settings = stripe_settings(tmp_path, url, stripe_max_retries=1, **overrides)
+        for run in (lambda: extract(settings, full=True), lambda: extract(settings)):
+            with pytest.raises(NrrError, match=message) as caught:
+                run()
+            assert "\n" not in str(caught.value)
+            assert "the lake is unchanged" in str(caught.value)
+    finally:
+        if problem != "unreachable":
+            running.stop()
+    assert lake_fingerprint(tmp_path) == before
