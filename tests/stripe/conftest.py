@@ -70,7 +70,7 @@ def lake_rows(data_dir: Path, *, skip: tuple[str, ...] = ("events",)) -> dict[st
         table = pq.read_table(path)
         keep = [name for name in table.column_names if not name.startswith("_")]
         rows = table.select(keep).to_pylist()
-        content[dataset.name] = sorted(tuple(sorted(row.items())) for row in rows)
+        content[dataset.name] = sorted((tuple(sorted(row.items())) for row in rows), key=repr)
     return content
 
 
