@@ -246,7 +246,6 @@ def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
                 escaped = str(parquet).replace("'", "''")
                 if parquet.stem == "retention_waterfall":
                     continue  # a view over retention_windows, recreated below
-                con.execute(f"drop view if exists {parquet.stem}")
                 con.execute(
                     f"create or replace table {parquet.stem} as "
                     f"select * from read_parquet('{escaped}')"

@@ -1,0 +1,1 @@
+"""Prefect deployments of the product's flows (see deployments/README.md)."""

@@ -1,0 +1,42 @@
+"""Flow tests run under a real Prefect API: a temporary local server for the session."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sandbox.ledger_generator import generate_ledger, write_ledger
+
+FIRST_MONTH = date(2023, 1, 1)
+MONTHS = 24  # 2023-01 .. 2024-12
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api(tmp_path_factory):
+    """One real Prefect API (SQLite-backed local server) for every flow test."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """No Stripe or Slack credentials from the developer's shell; the outbox takes messages."""
+    for key in list(os.environ):
+        if key.startswith(("STRIPE_", "SLACK_", "NRR_")):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def ledger_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ledger") / "ledger.csv"
+    write_ledger(generate_ledger(300, MONTHS, first_month=FIRST_MONTH, seed=5).ledger, path)
+    return path
