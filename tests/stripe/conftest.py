@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -56,8 +57,16 @@ def stripe_settings(data_dir: Path, url: str, **overrides: object) -> Settings:
     return Settings(**values)
 
 
-def lake_rows(data_dir: Path, *, skip: tuple[str, ...] = ("events",)) -> dict[str, list[tuple]]:
-    """Every committed dataset's rows without the extraction's bookkeeping, sorted."""
+def lake_rows(
+    data_dir: Path,
+    *,
+    skip: tuple[str, ...] = ("events",),
+    ignore: dict[str, set[str]] | None = None,
+) -> dict[str, list[tuple]]:
+    """Every committed dataset's rows without the extraction's bookkeeping, sorted.
+
+    `ignore` names fields of the raw JSON to leave out, per dataset.
+    """
     root = stripe_root(Settings(data_dir=data_dir).lake_dir)
     content = {}
     for dataset in ALL:
@@ -70,6 +79,11 @@ def lake_rows(data_dir: Path, *, skip: tuple[str, ...] = ("events",)) -> dict[st
         table = pq.read_table(path)
         keep = [name for name in table.column_names if not name.startswith("_")]
         rows = table.select(keep).to_pylist()
+        for field in (ignore or {}).get(dataset.name, ()):
+            for row in rows:
+                raw = json.loads(row["raw"])
+                raw.pop(field, None)
+                row["raw"] = json.dumps(raw, sort_keys=True)
         content[dataset.name] = sorted((tuple(sorted(row.items())) for row in rows), key=repr)
     return content
 
