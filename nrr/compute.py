@@ -5,6 +5,8 @@ Kept free of Prefect so the command starts in a second; the flows call the same 
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -135,7 +137,12 @@ def _stage(
         code_version=code_version(),
         definitions=definitions,
         source=source,
-        stats={**month_stats(con, period), **(extra_stats or {})},
+        stats={
+            **month_stats(con, period),
+            **(extra_stats or {}),
+            # which machine and process computed it (backfill months run on Dask workers)
+            "computed_by": f"{socket.gethostname()}:{os.getpid()}",
+        },
     )
     stage_month(con, meta, staged_dir)
     return meta

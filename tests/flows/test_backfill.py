@@ -1,0 +1,84 @@
+"""Backfill under a real Prefect API: every month snapshotted, idempotent, resumable after a
+failure, on threads or on a local Dask cluster of worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+
+import duckdb
+import pytest
+
+import tasks.compute
+from flows.backfill import backfill
+from tasks.common import StepFailed
+
+
+def _published(data_dir) -> list[str]:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return [
+            r[0] for r in con.execute("select snapshot_id from snapshots order by 1").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def test_backfill_of_12_months_survives_a_failure_and_finishes_on_rerun(
+    tmp_path, ledger_file, monkeypatch
+):
+    data = tmp_path / "data"
+    real = tasks.compute.compute_month
+
+    def failing_in_june(settings, month, ledger, staged_dir):
+        if month == date(2024, 6, 1):
+            raise RuntimeError("injected failure for 2024-06")
+        return real(settings, month, ledger, staged_dir)
+
+    monkeypatch.setattr(tasks.compute, "compute_month", failing_in_june)
+    with pytest.raises(StepFailed, match=r"1 month\(s\) failed \(2024-06\).*re-run"):
+        backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
+                 data_dir=str(data))  # fmt: skip
+    published = _published(data)
+    assert len(published) == 11 and "2024-06-v1" not in published
+
+    monkeypatch.setattr(tasks.compute, "compute_month", real)
+    report = backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
+                      data_dir=str(data))  # fmt: skip
+    assert (report["published"], report["skipped"], report["failed"]) == (1, 11, 0)
+    assert report["outcomes"]["2024-06"] == "published 2024-06-v1"
+    assert report["outcomes"]["2024-05"] == "skipped (unchanged)"
+    assert _published(data) == [f"2024-{m:02d}-v1" for m in range(1, 13)]
+    assert not list((data / "outbox").glob("*")) if (data / "outbox").exists() else True
+
+
+def test_backfill_months_equal_the_close_of_each_month(tmp_path, ledger_file):
+    from flows.monthly_close import monthly_close
+
+    data = tmp_path / "data"
+    backfill(from_month="2024-02", to_month="2024-03", ledger=str(ledger_file), data_dir=str(data))
+    closed = monthly_close(month="2024-03", ledger=str(ledger_file), data_dir=str(data),
+                           notify=False)  # fmt: skip
+    assert (closed["outcome"], closed["snapshot_id"]) == ("unchanged", "2024-03-v1")
+
+
+def test_backfill_on_a_local_dask_cluster_of_worker_processes(tmp_path, ledger_file, monkeypatch):
+    from distributed import LocalCluster
+
+    data = tmp_path / "data"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        monkeypatch.setenv("NRR_DASK_ADDRESS", cluster.scheduler_address)
+        report = backfill(from_month="2024-07", to_month="2024-09", ledger=str(ledger_file),
+                          data_dir=str(data))  # fmt: skip
+        with cluster.get_client() as client:
+            worker_pids = set(client.run(os.getpid).values())
+    assert report["published"] == 3
+    assert _published(data) == ["2024-07-v1", "2024-08-v1", "2024-09-v1"]
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    computed_by = [json.loads(r[0])["computed_by"] for r in
+                   con.execute("select stats from snapshots").fetchall()]  # fmt: skip
+    con.close()
+    pids = {int(who.rsplit(":", 1)[1]) for who in computed_by}
+    assert pids <= worker_pids and os.getpid() not in pids  # computed in Dask worker processes
