@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -50,48 +52,50 @@ def test_check_access_is_one_harmless_request(tmp_path, server):
     assert [(r.path, r.params) for r in server.requests] == [("/v1/customers", {"limit": "1"})]
 
 
+SCOPES_WITHOUT_INVOICES = {
+    "rak_customer_read", "rak_product_read", "rak_price_read", "rak_coupon_read",
+    "rak_subscription_read", "rak_credit_note_read", "rak_event_read",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def extracted(account, tmp_path_factory):
+    """A data directory with a committed lake, copied by each test that needs one."""
+    data = tmp_path_factory.mktemp("extracted")
+    with serve(account) as running:
+        extract(stripe_settings(data, running.url))
+    return data
+
+
 @pytest.mark.parametrize(
     ("problem", "message"),
     [
         ("bad_key", r"Stripe rejected the API key in STRIPE_API_KEY \(HTTP 401"),
         ("no_invoice_scope", r"may not read invoices \(HTTP 403\).*rak_invoice_read"),
-        ("unreachable", r"cannot reach the Stripe API at http://127\.0\.0\.1:\d+"),
+        ("unreachable", r"cannot reach the Stripe API at http://127\.0\.0\.1:\d+ .*refused"),
         ("no_key", r"no Stripe API key: set STRIPE_API_KEY"),
     ],
 )
 def test_access_problems_are_one_clear_error_and_leave_the_lake_untouched(
-    tmp_path, account, problem, message
+    tmp_path, account, extracted, problem, message
 ):
-    scopes = {
-        "rak_customer_read",
-        "rak_product_read",
-        "rak_price_read",
-        "rak_coupon_read",
-        "rak_subscription_read",
-        "rak_credit_note_read",
-        "rak_event_read",
-    }
-    with serve(account, restricted_keys={"rk_test_partial": scopes}) as running:
-        extract(stripe_settings(tmp_path, running.url))
-        before = lake_fingerprint(tmp_path)
+    data = tmp_path / "data"
+    shutil.copytree(extracted, data)
+    before = lake_fingerprint(data)
+    overrides: dict[str, object] = {
+        "bad_key": {"stripe_api_key": "sk_test_wrong"},
+        "no_invoice_scope": {"stripe_api_key": "rk_test_partial"},
+        "unreachable": {},
+        "no_key": {"stripe_api_key": None},
+    }[problem]
+    with serve(account, restricted_keys={"rk_test_partial": SCOPES_WITHOUT_INVOICES}) as running:
         url = running.url
-        overrides: dict[str, object] = {
-            "bad_key": {"stripe_api_key": "sk_test_wrong"},
-            "no_invoice_scope": {"stripe_api_key": "rk_test_partial"},
-            "unreachable": {},
-            "no_key": {"stripe_api_key": None},
-        }[problem]
-    if problem != "unreachable":
-        running = serve(account, restricted_keys={"rk_test_partial": scopes})
-        url = running.url
-    try:
-        settings = stripe_settings(tmp_path, url, stripe_max_retries=1, **overrides)
+        if problem == "unreachable":
+            running.stop()  # nothing listens on that port any more
+        settings = stripe_settings(data, url, stripe_max_retries=1, **overrides)
         for run in (lambda: extract(settings, full=True), lambda: extract(settings)):
             with pytest.raises(NrrError, match=message) as caught:
                 run()
             assert "\n" not in str(caught.value)
-            assert "the lake is unchanged" in str(caught.value)
-    finally:
-        if problem != "unreachable":
-            running.stop()
-    assert lake_fingerprint(tmp_path) == before
+            assert str(caught.value).endswith("; the lake is unchanged")
+    assert lake_fingerprint(data) == before
