@@ -68,6 +68,9 @@ class Dataset:
     list_params: Mapping[str, Any] = field(default_factory=dict)
     sliced: bool = False  # big enough to list in concurrent `created` slices
     key: str = "id"
+    # rows matching this SQL that a complete (full) listing no longer returns were deleted
+    # in Stripe: deleted customers, products and coupons, deleted draft invoices
+    gone_when_unlisted: str | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -96,6 +99,7 @@ CUSTOMERS = Dataset(
         RAW,
     ),
     sliced=True,
+    gone_when_unlisted="true",
 )
 
 PRODUCTS = Dataset(
@@ -112,6 +116,7 @@ PRODUCTS = Dataset(
         LIVEMODE,
         RAW,
     ),
+    gone_when_unlisted="true",
 )
 
 PRICES = Dataset(
@@ -159,6 +164,7 @@ COUPONS = Dataset(
         LIVEMODE,
         RAW,
     ),
+    gone_when_unlisted="true",
 )
 
 DISCOUNTS = Dataset(
@@ -238,6 +244,7 @@ INVOICES = Dataset(
     ),
     list_params={"expand": ["data.discounts"]},
     sliced=True,
+    gone_when_unlisted="status = 'draft'",
 )
 
 

@@ -183,8 +183,10 @@ class Run:
             con.execute(f"set memory_limit = '{self.settings.duckdb_memory_limit}'")
             if self.settings.duckdb_threads:
                 con.execute(f"set threads = {int(self.settings.duckdb_threads)}")
+            complete = self.pending.run_id if self.pending.mode == "full" else None
             for dataset in ALL:
-                commit_dataset(con, self.root, dataset, self.staging.parts(dataset.name))
+                parts = self.staging.parts(dataset.name)
+                commit_dataset(con, self.root, dataset, parts, complete_run=complete)
         finally:
             con.close()
         state = self.store.state

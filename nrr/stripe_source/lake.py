@@ -169,16 +169,40 @@ def _dedupe_sql(dataset: Dataset, sources: list[str]) -> str:
     )
 
 
+def _swept(dataset: Dataset, query: str, run_id: str) -> str:
+    """After a complete listing, flag as deleted what it no longer returned."""
+    condition = dataset.gone_when_unlisted
+    run = run_id.replace("'", "''")
+    return f"""
+        select * replace (
+            case when _run_id <> '{run}' and ({condition}) then true else deleted end as deleted
+        )
+        from ({query})
+        order by created nulls first, id
+    """
+
+
 def commit_dataset(
-    con: duckdb.DuckDBPyConnection, root: Path, dataset: Dataset, parts: list[Path]
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    dataset: Dataset,
+    parts: list[Path],
+    *,
+    complete_run: str | None = None,
 ) -> None:
-    """Merge `parts` into the committed file of `dataset` (idempotent: safe to repeat)."""
+    """Merge `parts` into the committed file of `dataset` (idempotent: safe to repeat).
+
+    `complete_run` is the id of a run that listed the whole dataset (a full run): objects
+    it did not see are flagged deleted where the dataset says absence means deletion.
+    """
     if not parts:
         return
     target = dataset_path(root, dataset.name)
     sources = [str(target)] if target.exists() else []
     sources += [str(p) for p in parts]
     query = _dedupe_sql(dataset, sources)
+    if complete_run is not None and dataset.gone_when_unlisted and target.exists():
+        query = _swept(dataset, query, complete_run)
 
     def copy(tmp: Path) -> None:
         path = str(tmp).replace("'", "''")

@@ -141,3 +141,30 @@ def test_a_failed_write_leaves_the_previous_file_untouched(tmp_path):
         write_with(target, crash)
     assert target.read_bytes() == before
     assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_complete_listing_flags_what_stripe_no_longer_returns(tmp_path):
+    root = tmp_path / "stripe"
+
+    def inv(iid, status):
+        return {"id": iid, "object": "invoice", "created": 1, "status": status}
+
+    commit(root, CUSTOMERS, stage(root, "r1", CUSTOMERS, [cust("cus_1", "A"), cust("cus_2", "B")]))
+    commit(
+        root,
+        INVOICES,
+        stage(root, "r1", INVOICES, [inv("in_draft", "draft"), inv("in_paid", "paid")]),
+    )
+    # a full run lists cus_1 only, and no invoice but a new one
+    con = duckdb.connect()
+    commit_dataset(
+        con, root, CUSTOMERS, stage(root, "r2", CUSTOMERS, [cust("cus_1", "A")]), complete_run="r2"
+    )
+    commit_dataset(
+        con, root, INVOICES, stage(root, "r2", INVOICES, [inv("in_new", "open")]), complete_run="r2"
+    )
+    customers = {r["id"]: r["deleted"] for r in read_dataset(root, "customers").to_pylist()}
+    invoices = {r["id"]: r["deleted"] for r in read_dataset(root, "invoices").to_pylist()}
+    assert customers == {"cus_1": False, "cus_2": True}
+    # only drafts can be deleted in Stripe: a paid invoice missing from a listing is kept
+    assert invoices == {"in_draft": True, "in_paid": False, "in_new": False}
