@@ -81,15 +81,22 @@ def recurring_net(amount: int, discount: Discount | None, rate: TaxRate | None,
 
 
 def total_invoice(invoice: Invoice) -> None:
-    lines = invoice.lines
-    invoice.subtotal = sum(line.amount for line in lines)
-    invoice.total_discount = sum(line.discount_amount for line in lines)
-    invoice.exclusive_tax = sum(line.exclusive_tax for line in lines)
-    invoice.inclusive_tax = sum(line.inclusive_tax for line in lines)
-    invoice.total = invoice.subtotal - invoice.total_discount + invoice.exclusive_tax
-    invoice.amount_due = max(0, invoice.total + invoice.starting_balance)
-    ids = []
-    for line in lines:
+    subtotal = discount = exclusive = inclusive = 0
+    ids: list[str] = []
+    for line in invoice.lines:
+        subtotal += line.amount
+        discount += line.discount_amount
+        for tax in line.taxes:
+            if tax.behavior == "inclusive":
+                inclusive += tax.amount
+            else:
+                exclusive += tax.amount
         if line.discount is not None and line.discount.id not in ids:
             ids.append(line.discount.id)
+    invoice.subtotal = subtotal
+    invoice.total_discount = discount
+    invoice.exclusive_tax = exclusive
+    invoice.inclusive_tax = inclusive
+    invoice.total = subtotal - discount + exclusive
+    invoice.amount_due = max(0, invoice.total + invoice.starting_balance)
     invoice.discounts = ids

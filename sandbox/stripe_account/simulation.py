@@ -9,7 +9,6 @@ world.py): that, not the Stripe objects, is where the ground truth comes from.
 
 from __future__ import annotations
 
-import copy
 import heapq
 import math
 import random
@@ -30,6 +29,7 @@ from sandbox.stripe_account.records import (
     Subscription,
     SubscriptionItem,
     TaxAmount,
+    snapshot,
 )
 from sandbox.stripe_account.world import Segment, World
 
@@ -302,7 +302,7 @@ class CustomerSim:
                     when: int | None = None) -> None:
         state.period_start, state.period_end = start, end
         if (start if when is None else when) >= self.w.horizon:  # events may hold old items
-            sub.items = [copy.copy(item) for item in sub.items]
+            sub.items = [snapshot(item) for item in sub.items]
         for item in sub.items:
             item.current_period_start, item.current_period_end = start, end
 
@@ -390,10 +390,8 @@ class CustomerSim:
         return invoice
 
     def _product_name(self, price: Price) -> str:
-        for product in self.w.catalog.products.values():
-            if product.id == price.product:
-                return product.name
-        return "item"
+        product = self.w.objects.get(price.product)
+        return product.name if product is not None else "item"
 
     def _usage(self, sub: Subscription, state: SubState, item: SubscriptionItem) -> int:
         base = state.usage_base.get(item.price.id, 1000.0)
@@ -742,7 +740,7 @@ class CustomerSim:
         licensed = [i for i in sub.items if i.price.usage_type == "licensed"]
         seat_items = [i for i in licensed if (i.quantity or 0) > 1 or
                       i.price.billing_scheme == "tiered" or state.plan == "starter"]
-        items = [copy.copy(i) for i in sub.items]
+        items = [snapshot(i) for i in sub.items]
         if kind == "addon":
             keys = {p.id: k for k, p in w.catalog.products.items()}
             have = {keys.get(i.price.product) for i in items}

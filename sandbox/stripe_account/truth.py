@@ -45,36 +45,31 @@ def truth_tables(
     key = cust_arr * months + month_idx
     native = np.bincount(key, weights=weights, minlength=len(sims) * months)
     native = native.reshape(len(sims), months) / 100.0 if len(sims) else np.zeros((0, months))
-    ids, month_col, mrr_col, cur_col, native_col = [], [], [], [], []
-    kinds_rows: tuple[list[str], list[date], list[str]] = ([], [], [])
-    for number, sim in enumerate(sims):
-        row = native[number]
-        if not row.any() or sim.customer is None:
-            continue
-        currency = sim.profile.currency
-        rate = rates.get(currency)
-        for k in np.flatnonzero(row > 1e-9):
-            ids.append(sim.customer.id)
-            month_col.append(month_starts[k])
-            native_col.append(float(row[k]))
-            cur_col.append(currency)
-            mrr_col.append(float(row[k]) * (rate[k] if rate is not None else 1.0))
-        for k in range(1, months):
-            if row[k - 1] > 1e-9 and row[k] <= 1e-9:
-                kinds_rows[0].append(sim.customer.id)
-                kinds_rows[1].append(month_starts[k])
-                kinds_rows[2].append(_churn_kind(sim, boundaries[k - 1] - 1))
+    ids = np.array([sim.customer.id if sim.customer else "" for sim in sims], dtype=object)
+    currencies = np.array([sim.profile.currency if sim.profile else "" for sim in sims],
+                          dtype=object)
+    rate_grid = np.ones((len(sims), months))
+    for currency, series in rates.items():
+        rate_grid[currencies == currency] = np.asarray(series[:months], dtype=np.float64)
+    positive = native > 1e-9
+    rows, cols = np.nonzero(positive)
+    month_values = np.array(month_starts, dtype="datetime64[D]")
     truth = pa.table({
-        "customer_id": pa.array(ids, pa.string()),
-        "month": pa.array(month_col, pa.date32()),
-        "mrr": pa.array(mrr_col, pa.float64()),
-        "currency": pa.array(cur_col, pa.string()),
-        "mrr_native": pa.array(native_col, pa.float64()),
+        "customer_id": pa.array(ids[rows].tolist(), pa.string()),
+        "month": pa.array(month_values[cols], pa.date32()),
+        "mrr": pa.array(native[rows, cols] * rate_grid[rows, cols], pa.float64()),
+        "currency": pa.array(currencies[rows].tolist(), pa.string()),
+        "mrr_native": pa.array(native[rows, cols], pa.float64()),
     })
+    churn = np.zeros_like(positive)
+    churn[:, 1:] = positive[:, :-1] & ~positive[:, 1:]
+    kind_rows, kind_cols = np.nonzero(churn)
     kinds = pa.table({
-        "customer_id": pa.array(kinds_rows[0], pa.string()),
-        "month": pa.array(kinds_rows[1], pa.date32()),
-        "churn_kind": pa.array(kinds_rows[2], pa.string()),
+        "customer_id": pa.array(ids[kind_rows].tolist(), pa.string()),
+        "month": pa.array(month_values[kind_cols], pa.date32()),
+        "churn_kind": pa.array(
+            [_churn_kind(sims[r], boundaries[c - 1] - 1) for r, c in zip(
+                kind_rows.tolist(), kind_cols.tolist(), strict=True)], pa.string()),
     })
     return truth, kinds
 
