@@ -17,7 +17,14 @@ from urllib.parse import parse_qsl
 
 from sandbox.stripe_account import render
 from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.records import Customer, Event, Invoice, SubscriptionItem
+from sandbox.stripe_account.records import (
+    Customer,
+    Event,
+    Invoice,
+    Price,
+    Subscription,
+    SubscriptionItem,
+)
 from sandbox.stripe_http.errors import ApiError, bad_param, missing, unknown_param
 from sandbox.stripe_http.expand import expand
 from sandbox.stripe_http.listing import (
@@ -166,7 +173,9 @@ class StripeApi:
         cached = self._cache.get(record.id)
         if cached is None:
             body = render.event(record) if isinstance(record, Event) else render.render(record)
-            drop_includable(body, ())
+            inner = record.obj if isinstance(record, Event) else record
+            if isinstance(inner, Price | Subscription | SubscriptionItem):
+                drop_includable(body, ())  # the only objects that embed prices
             cached = self._cache[record.id] = json.dumps(body, separators=(",", ":")).encode()
         return cached
 
