@@ -213,7 +213,8 @@ def invoice_line(line: InvoiceLine) -> dict[str, Any]:
     else:
         credited = None
         if line.credited_invoice is not None:
-            credited = {"invoice": line.credited_invoice, "invoice_line_items": []}
+            credited = {"invoice": line.credited_invoice,
+                        "invoice_line_items": list(line.credited_lines or [])}
         parent = {
             "invoice_item_details": None,
             "subscription_item_details": {

@@ -73,6 +73,7 @@ class SubState:
     will_convert: bool = True
     kind: str | None = None  # voluntary | involuntary once it ended
     period_discount: str | None = None  # discount id on the current period's invoice
+    debits: dict[str, tuple[str, str]] = field(default_factory=dict)  # item -> (invoice, line)
 
 
 class CustomerSim:
@@ -354,6 +355,7 @@ class CustomerSim:
                 line = self._line(invoice_id, sub, item, item.price, item.quantity, amount,
                                   start, end, "subscription", text)
                 lines.append(line)
+                state.debits[item.id] = (invoice_id, line.id)
                 if not trial:
                     segment_lines.append(line)
         if reason == "subscription_create" and not trial and state.main:
@@ -816,8 +818,12 @@ class CustomerSim:
                 line = self._line(invoice_id, sub, item, item.price, item.quantity, amount,
                                   t, end, "proration", text)
                 line.discountable = False
-                if sign < 0:
-                    line.credited_invoice = sub.latest_invoice
+                line.invoice_item = w.ids.new("ii")  # prorations are invoice items
+                if sign < 0 and item.id in state.debits:
+                    line.credited_invoice, credited = state.debits[item.id]
+                    line.credited_lines = [credited]
+                elif sign > 0:
+                    state.debits[item.id] = (invoice_id, line.id)
                 lines.append(line)
         if not lines:
             return

@@ -160,8 +160,9 @@ class StripeApi:
 
     def _find(self, resource, object_id: str) -> Any:
         if resource.name == "events":
-            record = next((e for e in self._listing("events").records if e.id == object_id),
-                          None)
+            listing = self._listing("events")
+            position = listing.position.get(object_id)
+            record = None if position is None else listing.records[position]
         else:
             record = self.account.get(object_id)
         if record is None or resource.object_name.replace(" ", "_") != _object_name(record):
