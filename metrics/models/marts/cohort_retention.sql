@@ -102,7 +102,7 @@ final as (
             grid.start_mrr - coalesce(cells.contraction, 0)
             - (grid.start_mrr - coalesce(cells.retained_start, 0)) as double
         ) / cast(grid.start_mrr as double) as grr,
-        coalesce(cells.retained_customers, 0) as retained_customers,
+        cast(coalesce(cells.retained_customers, 0) as bigint) as retained_customers,
         cast(coalesce(cells.expansion, 0) as double) as expansion,
         cast(coalesce(cells.contraction, 0) as double) as contraction,
         cast(grid.start_mrr - coalesce(cells.retained_start, 0) as double) as churn,
