@@ -58,6 +58,9 @@ def _check_slack(settings: Settings) -> str:
         )
     if settings.slack_webhook_url is not None:
         return "Slack incoming webhook configured (messages only, no chart files)"
+    if settings.environment == "prod":
+        raise RuntimeError("NRR_ENVIRONMENT=prod but neither SLACK_BOT_TOKEN nor "
+                           "SLACK_WEBHOOK_URL is set: leadership would get nothing")
     return f"no Slack credentials: messages go to the outbox {settings.outbox_dir}"
 
 
