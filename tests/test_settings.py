@@ -86,3 +86,12 @@ def test_config_path_from_nrr_config_and_dotenv(monkeypatch, tmp_path):
 def test_invalid_values_are_rejected_with_the_reason(field, value, message):
     with pytest.raises(ValidationError, match=message):
         Settings(**{field: value})
+
+
+def test_configuration_reference_documents_every_setting():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    missing = [
+        name for name, field in Settings.model_fields.items()
+        if f"`{name}`" not in text or f"`{field.validation_alias.choices[0]}`" not in text
+    ]  # fmt: skip
+    assert missing == []
