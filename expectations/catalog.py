@@ -184,3 +184,55 @@ def _substitute(value: Any, parameters: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [_substitute(v, parameters) for v in value]
     return value
+
+
+# Suites in the order a close meets them: inputs (ledger or Stripe lake), then outputs.
+DOC_ORDER = (
+    "ledger",
+    "stripe_customers",
+    "stripe_products",
+    "stripe_prices",
+    "stripe_coupons",
+    "stripe_discounts",
+    "stripe_subscriptions",
+    "stripe_invoices",
+    "stripe_invoice_lines",
+    "stripe_credit_notes",
+    "stripe_extraction",
+    "customer_mrr_monthly",
+    "closing_mrr",
+    "mrr_movements",
+    "mrr_bridge",
+    "retention_windows",
+    "cohort_retention",
+)
+
+
+def checks_markdown() -> str:
+    """Every check of every suite as Markdown tables (docs/validation.md embeds this)."""
+    missing = sorted(set(suite_names()) - set(DOC_ORDER))
+    if missing:
+        raise ValueError(f"add {', '.join(missing)} to DOC_ORDER")
+    out: list[str] = []
+    for name in DOC_ORDER:
+        data = _suite_json(name)
+        out += [f"### `{name}`: {data['meta']['dataset']}", ""]
+        out += ["| check | severity | how |", "|---|---|---|"]
+        for raw in data["expectations"]:
+            out.append(f"| {raw['description']} | {raw['severity']} | {_how(raw)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _how(raw: dict[str, Any]) -> str:
+    meta = raw.get("meta") or {}
+    if meta.get("audit"):
+        args = meta.get("audit_args") or {}
+        detail = f" ({', '.join(f'{k}: {v}' for k, v in args.items())})" if args else ""
+        return f"SQL audit `{meta['audit']}`{detail}"
+    column = raw["kwargs"].get("column") or raw["kwargs"].get("column_A")
+    return f"`{raw['type']}`" + (f" on `{column}`" if column else "")
+
+
+if __name__ == "__main__":
+    print(checks_markdown())

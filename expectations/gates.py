@@ -91,6 +91,10 @@ def validate_inputs(
 
     window = CloseWindow.for_month(as_of, settings.timezone, now)
     con = scratch_connection(settings)
+    con.execute("set enable_progress_bar = false")
+    spill = Path(settings.data_dir) / ".duckdb_tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute("set temp_directory = ?", [str(spill)])
     try:
         if ledger_path is not None:
             from expectations.ledger_input import stage_ledger

@@ -66,13 +66,23 @@ def stage_lake(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[Datas
         else:
             _empty_view(con, name)
         datasets.append(
-            Dataset(name=name, relation=name, suite=f"stripe_{name}", index_columns=index,
-                    source=str(path))
+            Dataset(
+                name=name,
+                relation=name,
+                suite=f"stripe_{name}",
+                index_columns=index,
+                source=str(path),
+            )
         )
     _stage_extraction(con, root)
     datasets.append(
-        Dataset(name=EXTRACTION, relation=EXTRACTION, suite=EXTRACTION, index_columns=("source",),
-                source=str(root / STATE_FILE))
+        Dataset(
+            name=EXTRACTION,
+            relation=EXTRACTION,
+            suite=EXTRACTION,
+            index_columns=("source",),
+            source=str(root / STATE_FILE),
+        )
     )
     return datasets
 
