@@ -192,8 +192,15 @@ class GxSession:
         return merged, examples
 
     def _store(self, dataset: Dataset, suite: SuiteSpec, results: list[Any]) -> Any:
-        """Record the merged result of the dataset in the run's store (for Data Docs)."""
+        """Record the suite and the dataset's merged result in the run's stores (Data Docs
+        renders both: the suite page lists every check, the validation page its outcome)."""
         suite_id = ExpectationSuiteIdentifier(name=suite.name)
+        if suite.expectations:
+            self._context.suites.add_or_update(
+                gx.ExpectationSuite(
+                    name=suite.name, expectations=[_gx_config(s) for s in suite.expectations]
+                )
+            )
         merged = ExpectationSuiteValidationResult(
             success=all(r.success for r in results),
             results=results,
@@ -210,7 +217,10 @@ class GxSession:
                 "great_expectations_version": gx.__version__,
                 "run_id": self._run_id,
                 "validation_time": self._run_id.run_time,
-                "batch_spec": {"source": dataset.source or dataset.relation},
+                "batch_spec": {
+                    "data_asset_name": dataset.name,
+                    "source": dataset.source or dataset.relation,
+                },
                 "batch_markers": {},
                 "active_batch_definition": {
                     "datasource_name": "duckdb_batches",
