@@ -167,17 +167,19 @@ def test_duplicate_line_is_counted_once(defect_report):
     assert found.unexpected_count == 1 and found.examples[0]["copies"] == 2
 
 
-def test_stale_extraction_is_critical(tmp_path, extracted_lake):
+def test_stale_extraction_is_critical_and_optional_datasets_may_be_absent(tmp_path, extracted_lake):
     data_dir = copy_lake(extracted_lake, tmp_path / "data")
     state_path = data_dir / "lake" / "stripe" / "_state.json"
     state = json.loads(state_path.read_text())
     state["last_run"]["finished_at"] = "2024-02-27T09:00:00+00:00"  # before February ended
     state_path.write_text(json.dumps(state))
+    lake_file(data_dir, "credit_notes").unlink()  # an account may have none: no file
     report = validate_inputs(lake_settings(data_dir), as_of=AS_OF, ledger_path=None, previous=None)
     freshness = "the lake was extracted after the closed month ended (freshness)"
     assert failed(report) == {f"stripe_extraction: {freshness}": Severity.CRITICAL}
     [fresh] = report.blocking
     assert fresh.observed_value == "2024-02-27T09:00:00"
+    assert report.row_counts["credit_notes"] == 0
 
 
 def test_sixty_percent_drop_in_invoice_lines_is_critical(extracted_lake, clean_report):
@@ -219,10 +221,3 @@ def test_corrupt_parquet_is_named(tmp_path, extracted_lake):
 def test_no_lake_at_all_is_a_clear_error(tmp_path):
     with pytest.raises(NrrError, match="no Stripe lake at"):
         validate_inputs(lake_settings(tmp_path), as_of=AS_OF, ledger_path=None, previous=None)
-
-
-def test_optional_dataset_may_be_absent(tmp_path, extracted_lake):
-    data_dir = copy_lake(extracted_lake, tmp_path / "data")
-    lake_file(data_dir, "credit_notes").unlink()
-    report = validate_inputs(lake_settings(data_dir), as_of=AS_OF, ledger_path=None, previous=None)
-    assert failed(report) == {} and report.row_counts["credit_notes"] == 0
