@@ -109,7 +109,7 @@ LINE_DEFECTS = {
     "invoice_lines: every currency has an exchange rate": Severity.CRITICAL,
     "invoice_lines: quantities are not negative": Severity.CRITICAL,
     "invoices: created is not in the future (after the validation time)": Severity.CRITICAL,
-    "subscriptions: every subscription's customer exists": Severity.CRITICAL,
+    "subscriptions: every subscription's customer exists": Severity.WARNING,
 }
 
 
