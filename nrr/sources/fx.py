@@ -114,4 +114,4 @@ def _check_inline(currency: str, rate: float) -> None:
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return con.execute(f"select count(*) from {table}").fetchall()[0][0]
