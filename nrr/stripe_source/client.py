@@ -9,6 +9,7 @@ sent (`last_response.data`), not as StripeObjects, because they go to the lake a
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -82,6 +83,8 @@ class StripeApi:
         self._lock = threading.Lock()
         self.requests = 0
         self.retries = 0
+        self.first_request_at: float | None = None  # time.monotonic()
+        self.last_response_at: float | None = None
 
     def call(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run one request (`what` names the dataset for error messages)."""
@@ -95,7 +98,12 @@ class StripeApi:
                 self.requests += 1
                 if attempts > 1:
                     self.retries += 1
-            return fn()
+                if self.first_request_at is None:
+                    self.first_request_at = time.monotonic()
+            try:
+                return fn()
+            finally:
+                self.last_response_at = time.monotonic()
 
         policy = retrying(
             self.max_retries, self.limiter, initial_wait=self.initial_wait, max_wait=self.max_wait
@@ -104,6 +112,13 @@ class StripeApi:
             return policy(attempt)
         except stripe.StripeError as exc:
             raise self._explain(exc, what, attempts) from exc
+
+    @property
+    def request_seconds(self) -> float:
+        """From the first request to the last response: the time spent talking to Stripe."""
+        if self.first_request_at is None or self.last_response_at is None:
+            return 0.0
+        return self.last_response_at - self.first_request_at
 
     def _explain(self, exc: stripe.StripeError, what: str, attempts: int) -> StripeAccessError:
         message = (exc.user_message or str(exc) or "").strip().rstrip(".")

@@ -242,7 +242,6 @@ INVOICES = Dataset(
         LIVEMODE,
         RAW,
     ),
-    list_params={"expand": ["data.discounts"]},
     sliced=True,
     gone_when_unlisted="status = 'draft'",
 )

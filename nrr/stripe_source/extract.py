@@ -55,7 +55,8 @@ class ExtractResult:
     rows: dict[str, int]  # rows in the lake after the run, per dataset
     requests: int
     retries: int
-    seconds: float
+    seconds: float  # the whole run: planning, listing, commit
+    request_seconds: float  # first request to last response
     lake_paths: dict[str, Path]
     resumed: bool = False
     reason: str = ""  # why this mode
@@ -66,7 +67,8 @@ class ExtractResult:
 
     @property
     def requests_per_second(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        """The request rate while talking to Stripe (what the rate ceiling bounds)."""
+        return self.requests / self.request_seconds if self.request_seconds else 0.0
 
     @property
     def objects_per_second(self) -> float:
@@ -294,6 +296,7 @@ def _extract(settings: Settings, store: StateStore, *, full: bool, progress: boo
         requests=api.requests,
         retries=api.retries,
         seconds=time.perf_counter() - started,
+        request_seconds=api.request_seconds,
         lake_paths={d.name: dataset_path(root, d.name) for d in ALL},
         resumed=resumed,
         reason=reason,

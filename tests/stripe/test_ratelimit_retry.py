@@ -30,6 +30,21 @@ def test_requests_are_spaced_evenly_at_the_ceiling():
     assert all(abs(s - 0.25) < 1e-9 for s in clock.slept)
 
 
+def test_an_unused_slot_is_kept_for_a_moment_but_no_second_exceeds_the_ceiling_by_more():
+    clock = FakeClock()
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
+    clock.now += 5  # idle: only a quarter second's worth of requests is saved up
+    starts = []
+    for _ in range(300):
+        limiter.acquire()
+        starts.append(clock.now)
+    assert starts[24] == starts[0]  # 25 at once after the pause...
+    assert starts[25] > starts[0]
+    for first in starts:  # ...and never more than 100 + 25 within any second
+        assert sum(first <= t < first + 1 for t in starts) <= 125
+    assert abs((starts[-1] - starts[25]) - 274 / 100) < 1e-6  # then exactly the ceiling
+
+
 def test_a_pause_holds_every_caller_back():
     clock = FakeClock()
     limiter = RateLimiter(100, clock=clock, sleep=clock.sleep)
