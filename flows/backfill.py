@@ -24,7 +24,7 @@ from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
 from tasks.common import StepFailed, logger
-from tasks.compute import compute_backfill_month, fingerprint_months, stage_ledger
+from tasks.compute import compute_backfill_months, fingerprint_months, stage_ledger
 from tasks.notify import build_report, notify_close
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs
@@ -39,22 +39,32 @@ def task_runner_for(settings: Settings):
     return ThreadPoolTaskRunner(max_workers=settings.backfill_max_workers)
 
 
+def chunks(months: list[date], size: int) -> list[list[date]]:
+    """Consecutive months, `size` at a time: each chunk is one engine run."""
+    return [months[i : i + size] for i in range(0, len(months), size)]
+
+
 @flow(name="backfill-compute", flow_run_name="backfill-compute-{run_id}")
 def compute_months(
     settings: Settings, months: list[date], ledger: Path | None, run_dir: Path, run_id: str
 ) -> tuple[dict[date, object], dict[date, str]]:
-    """Compute the months concurrently on the flow's task runner; collect what failed."""
+    """Compute chunks of months concurrently on the flow's task runner; collect failures."""
     futures = {
-        month: compute_backfill_month.submit(settings, month, ledger, run_dir / f"{month:%Y-%m}")
-        for month in months
+        tuple(chunk): compute_backfill_months.submit(
+            settings, chunk, ledger, run_dir, label=f"{chunk[0]:%Y-%m}..{chunk[-1]:%Y-%m}"
+        )
+        for chunk in chunks(months, settings.backfill_months_per_task)
     }
     staged, failed = {}, {}
-    for month, future in futures.items():
+    for chunk, future in futures.items():
         try:
-            staged[month] = future.result()
-        except Exception as exc:  # one month failing must not lose the others
-            failed[month] = f"{type(exc).__name__}: {exc}"
-            logger().error("month %s failed: %s", f"{month:%Y-%m}", failed[month])
+            for month in future.result():
+                staged[month.period] = month
+        except Exception as exc:  # one chunk failing must not lose the others
+            for month in chunk:
+                failed[month] = f"{type(exc).__name__}: {exc}"
+            logger().error("months %s..%s failed: %s", f"{chunk[0]:%Y-%m}",
+                           f"{chunk[-1]:%Y-%m}", failed[chunk[0]])  # fmt: skip
     return staged, failed
 
 

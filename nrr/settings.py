@@ -140,8 +140,13 @@ class Settings(BaseSettings):
         0.5, validation_alias=_alias("NRR_ALERT_RESTATEMENT_POINTS", "alert_restatement_points")
     )
 
-    @field_validator("alert_nrr_below", "alert_grr_below", "alert_drop_points",
-                     "alert_restatement_points", mode="before")
+    @field_validator(
+        "alert_nrr_below",
+        "alert_grr_below",
+        "alert_drop_points",
+        "alert_restatement_points",
+        mode="before",
+    )
     @classmethod
     def _rule_off(cls, value: object) -> object:
         """`off` (or none/null/false/empty) switches a rule off from the env or TOML."""
@@ -166,6 +171,11 @@ class Settings(BaseSettings):
     )
     backfill_max_workers: int = Field(
         2, ge=1, validation_alias=_alias("NRR_BACKFILL_MAX_WORKERS", "backfill_max_workers")
+    )
+    backfill_months_per_task: int = Field(
+        6,
+        ge=1,
+        validation_alias=_alias("NRR_BACKFILL_MONTHS_PER_TASK", "backfill_months_per_task"),
     )
     close_cron: str = Field("0 6 2 * *", validation_alias=_alias("NRR_CLOSE_CRON", "close_cron"))
     close_timezone: str = Field(

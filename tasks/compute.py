@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from nrr.compute import (
     StagedMonth,
     compute_close_files,
-    compute_month,
+    compute_months,
     load_marts,
     month_fingerprints,
 )
@@ -56,19 +56,24 @@ def load_warehouse(settings: Settings, marts_dir: Path) -> list[str]:
 
 
 @task(
-    name="compute-month",
+    name="compute-months",
     retries=1,
     retry_delay_seconds=5,
-    timeout_seconds=3 * 3600,
     cache_policy=NO_CACHE,
-    task_run_name="compute-month-{month:%Y-%m}",
+    task_run_name="compute-months-{label}",
 )
-def compute_backfill_month(
-    settings: Settings, month: date, ledger: Path | None, staged_dir: Path
-) -> StagedMonth:
-    """Compute one month in memory and stage its figures (independent of every other month)."""
-    staged = compute_month(settings, month, ledger, staged_dir)
-    logger().info("computed %s in %.1fs", f"{month:%Y-%m}", staged.seconds)
+def compute_backfill_months(
+    settings: Settings, months: list[date], ledger: Path | None, staged_root: Path, label: str = ""
+) -> list[StagedMonth]:
+    """Compute a chunk of months in memory and stage each one's figures (no shared state).
+
+    No task timeout: it runs in a worker thread or a Dask worker, where Prefect cannot
+    interrupt it anyway; the flow's own timeout bounds the backfill.
+    """
+    staged = compute_months(
+        settings, months, ledger, {m: staged_root / f"{m:%Y-%m}" for m in months}
+    )
+    logger().info("computed %s in %.1fs", label, sum(m.seconds for m in staged))
     return staged
 
 

@@ -29,21 +29,22 @@ def test_backfill_of_12_months_survives_a_failure_and_finishes_on_rerun(
     tmp_path, ledger_file, monkeypatch
 ):
     data = tmp_path / "data"
-    real = tasks.compute.compute_month
+    monkeypatch.setenv("NRR_BACKFILL_MONTHS_PER_TASK", "1")  # one month per task
+    real = tasks.compute.compute_months
 
-    def failing_in_june(settings, month, ledger, staged_dir):
-        if month == date(2024, 6, 1):
+    def failing_in_june(settings, months, ledger, staged_dirs):
+        if date(2024, 6, 1) in months:
             raise RuntimeError("injected failure for 2024-06")
-        return real(settings, month, ledger, staged_dir)
+        return real(settings, months, ledger, staged_dirs)
 
-    monkeypatch.setattr(tasks.compute, "compute_month", failing_in_june)
+    monkeypatch.setattr(tasks.compute, "compute_months", failing_in_june)
     with pytest.raises(StepFailed, match=r"1 month\(s\) failed \(2024-06\).*re-run"):
         backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
                  data_dir=str(data))  # fmt: skip
     published = _published(data)
     assert len(published) == 11 and "2024-06-v1" not in published
 
-    monkeypatch.setattr(tasks.compute, "compute_month", real)
+    monkeypatch.setattr(tasks.compute, "compute_months", real)
     report = backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
                       data_dir=str(data))  # fmt: skip
     assert (report["published"], report["skipped"], report["failed"]) == (1, 11, 0)
@@ -57,7 +58,8 @@ def test_backfill_months_equal_the_close_of_each_month(tmp_path, ledger_file):
     from flows.monthly_close import monthly_close
 
     data = tmp_path / "data"
-    backfill(from_month="2024-02", to_month="2024-03", ledger=str(ledger_file), data_dir=str(data))
+    # one engine run up to 2024-05 stages 2024-02..05; March must equal March's own close
+    backfill(from_month="2024-02", to_month="2024-05", ledger=str(ledger_file), data_dir=str(data))
     closed = monthly_close(month="2024-03", ledger=str(ledger_file), data_dir=str(data),
                            notify=False)  # fmt: skip
     assert (closed["outcome"], closed["snapshot_id"]) == ("unchanged", "2024-03-v1")
