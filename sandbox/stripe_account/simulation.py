@@ -39,6 +39,7 @@ CANCEL = {"SMB": 0.022, "Mid-Market": 0.010, "Enterprise": 0.004}
 PAYMENT_FAILURE = {"SMB": 0.03, "Mid-Market": 0.02, "Enterprise": 0.01}
 UPGRADE = {"SMB": 0.02, "Mid-Market": 0.03, "Enterprise": 0.035}
 DOWNGRADE = 0.01
+ENTERPRISE_UPLIFT = 0.5  # share of enterprise contracts renewing at a higher price each year
 ADD_ON = 0.008
 TRIAL = {"SMB": 0.35, "Mid-Market": 0.15, "Enterprise": 0.0}
 TRIAL_CONVERSION = 0.75
@@ -785,6 +786,21 @@ class CustomerSim:
             if addons:
                 gone = self.rng.choice(addons)
                 sub.items = [i for i in sub.items if i.id != gone.id]
+        per_year = max(1, round(12 / self._months(sub)))
+        if state.plan == "enterprise" and state.index % per_year == 0 and (
+                self.rng.random() < ENTERPRISE_UPLIFT):
+            self._uplift(sub, t)
+
+    def _uplift(self, sub: Subscription, t: int) -> None:
+        """An enterprise contract renews at a higher price (a new deal-specific price)."""
+        items = [snapshot(i) for i in sub.items]
+        contract = items[0]
+        amount = round(contract.price.unit_amount * self.rng.uniform(1.05, 1.3) / 100) * 100
+        contract.price = self.w.catalog.custom(
+            "enterprise", amount, sub.interval, sub.interval_count, sub.currency, t,
+            nickname=contract.price.nickname or "Enterprise contract",
+        )
+        sub.items = items
 
     def _prorate(self, sub: Subscription, state: SubState, items: list[SubscriptionItem],
                  t: int) -> None:
