@@ -11,9 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from sandbox.ledger_generator import write_ledger
 from sandbox.stripe_account.catalog import Catalog
 from sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
 from sandbox.stripe_account.fx import reporting_rates
@@ -206,10 +205,10 @@ class Account:
         return pa.table({"currency": rows[0], "rate": rows[1], "month": rows[2]})
 
     def write_fx_rates(self, path: Path) -> Path:
-        return _write(self.fx_rates, Path(path))
+        return write_ledger(self.fx_rates, Path(path))
 
     def write_truth(self, path: Path) -> Path:
-        return _write(self.truth, Path(path))
+        return write_ledger(self.truth, Path(path))
 
     def summary(self) -> dict[str, int]:
         return {
@@ -219,15 +218,6 @@ class Account:
             "credit_notes": len(self.credit_notes), "prices": len(self.prices),
             "events": len(self.events),
         }
-
-
-def _write(table: pa.Table, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        pq.write_table(table, path)
-    else:
-        pacsv.write_csv(table, path)
-    return path
 
 
 def generate_account(
