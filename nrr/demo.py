@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from nrr.errors import NrrError
 from nrr.reporting.format import money, pct
 from nrr.settings import Settings
 
@@ -72,6 +73,7 @@ def run_demo(
     """Generate, serve, extract, backfill and close; return what was produced."""
     from sandbox.stripe_generator import generate_account
     from sandbox.stripe_server import serve
+    from tasks.common import StepFailed
 
     console = console or Console()
     today = today or date.today()
@@ -107,7 +109,10 @@ def run_demo(
             "NRR_STRIPE_MAX_RPS": "500",
         }
         with _environment(environment):
-            result = _run_flows(console, data_dir, first, closed, timings)
+            try:
+                result = _run_flows(console, data_dir, first, closed, timings)
+            except StepFailed as exc:
+                raise NrrError(f"the demo stopped: {exc}") from None
     result.truth_path = truth_path
     result.paths = artefact_paths(data_dir, closed, result.close)
     return result
