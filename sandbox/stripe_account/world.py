@@ -52,6 +52,7 @@ class World:
     discounts: list[Discount] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     objects: dict[str, Any] = field(default_factory=dict)
+    emitted: int = 0  # events ever emitted: their order, even after old ones are pruned
 
     def add(self, record: Any, store: list[Any]) -> None:
         store.append(record)
@@ -64,7 +65,8 @@ class World:
     def emit(self, kind: str, when: int, record: Any, previous: Any = None) -> None:
         if when < self.horizon:
             return
+        self.emitted += 1
         self.events.append(
-            Event(id=self.ids.new("evt"), type=kind, created=when, seq=len(self.events),
+            Event(id=self.ids.new("evt"), type=kind, created=when, seq=self.emitted,
                   obj=snapshot(record), previous=previous)
         )
