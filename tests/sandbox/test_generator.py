@@ -269,3 +269,18 @@ def test_advance_with_a_seed_draws_another_future() -> None:
     one.advance(60, new_customers=0)
     two.advance(60, new_customers=0, seed=99)
     assert not one.truth.equals(two.truth)
+
+
+def test_month_ends_follow_the_reporting_timezone_and_the_clock() -> None:
+    now = datetime(2024, 9, 17, 15, 30, tzinfo=UTC)
+    account = generate_account(200, 9, first_month=date(2024, 1, 1), seed=8, now=now,
+                               timezone="America/New_York")
+    months, bounds = account.month_bounds()
+    assert months[-1] == date(2024, 8, 1)  # September has not ended yet
+    assert datetime.fromtimestamp(bounds[0], UTC) == datetime(2024, 2, 1, 5, tzinfo=UTC)
+    assert max(account.truth.column("month").to_pylist()) == date(2024, 8, 1)
+    reference = reference_mrr(account)
+    truth = _truth(account)
+    assert set(truth) == set(reference)
+    assert all(abs(truth[k] - reference[k]) < 1e-6 for k in truth)
+    assert account.now == int(now.timestamp())
