@@ -23,6 +23,7 @@ def scratch_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
     if settings.duckdb_threads:
         con.execute(f"set threads = {int(settings.duckdb_threads)}")
     con.execute("set preserve_insertion_order = false")
+    con.execute("set enable_progress_bar = false")  # the commands print their own progress
     return con
 
 
