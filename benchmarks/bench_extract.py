@@ -31,12 +31,12 @@ MARKER_END = "<!-- bench_extract:end -->"
 
 
 def start_server(
-    customers: int, months: int, seed: int, ceiling: float
+    customers: int, months: int, seed: int, ceiling: float | None
 ) -> tuple[subprocess.Popen, str]:
+    limit = ["--rate-limit", str(ceiling)] if ceiling else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stripe_server", "--customers", str(customers),
-         "--months", str(months), "--seed", str(seed), "--port", "0",
-         "--rate-limit", str(ceiling)],
+         "--months", str(months), "--seed", str(seed), "--port", "0", *limit],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -47,7 +47,15 @@ def start_server(
     raise SystemExit("the local Stripe did not start")
 
 
-def measure(customers: int, months: int, seed: int, ceiling: float, concurrency: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    customers: int, months: int, seed: int, ceiling: float | None, concurrency: int
+) -> dict:
     from nrr.settings import Settings
     from nrr.stripe_source.extract import extract
 
@@ -57,9 +65,13 @@ def measure(customers: int, months: int, seed: int, ceiling: float, concurrency:
         time.sleep(1.5)  # let the server's token bucket fill: no head start from a burst
         settings = Settings(
             data_dir=workdir, stripe_api_key="sk_test_local", stripe_api_base=url,
-            stripe_max_requests_per_second=ceiling, stripe_concurrency=concurrency,
+            stripe_max_requests_per_second=ceiling or 100_000, stripe_concurrency=concurrency,
         )  # fmt: skip
+        server_cpu = cpu_seconds(proc.pid)
+        client_cpu = time.process_time()
         result = extract(settings)
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = cpu_seconds(proc.pid) - server_cpu
     finally:
         proc.terminate()
         proc.wait(10)
@@ -71,10 +83,13 @@ def measure(customers: int, months: int, seed: int, ceiling: float, concurrency:
         "requests": result.requests,
         "retries": result.retries,
         "seconds": result.seconds,
+        "request_seconds": result.request_seconds,
         "requests_per_second": result.requests_per_second,
-        "share": result.requests_per_second / ceiling,
+        "share": result.requests_per_second / ceiling if ceiling else None,
+        "client_cpu": client_cpu,
+        "server_cpu": server_cpu,
         "objects": objects,
-        "objects_per_second": objects / result.seconds,
+        "objects_per_second": objects / result.request_seconds,
         "rows": result.rows,
     }
 
@@ -88,14 +103,17 @@ def table(results: list[dict], customers: int, months: int) -> str:
         f"({first['invoices']:,} invoices, {first['invoice_lines']:,} lines, "
         f"{first['subscriptions']:,} subscriptions); {machine}; server in its own process.",
         "",
-        "| ceiling (req/s) | concurrency | requests | 429s retried | seconds | req/s | share of ceiling | objects/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ceiling (req/s) | concurrency | requests | 429s retried | requesting (s) "
+        "| whole run (s) | req/s | share of ceiling | objects/s | CPU s: extractor / server |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['ceiling']:g} | {r['concurrency']} | {r['requests']:,} | {r['retries']:,} | "
-            f"{r['seconds']:.1f} | {r['requests_per_second']:.1f} | {r['share']:.0%} | "
-            f"{r['objects_per_second']:,.0f} |"
+            f"| {r['ceiling'] or 'none'} | {r['concurrency']} | {r['requests']:,} | "
+            f"{r['retries']:,} | {r['request_seconds']:.1f} | {r['seconds']:.1f} | "
+            f"{r['requests_per_second']:.1f} | "
+            f"{'-' if r['share'] is None else format(r['share'], '.0%')} | "
+            f"{r['objects_per_second']:,.0f} | {r['client_cpu']:.1f} / {r['server_cpu']:.1f} |"
         )
     lines.append(MARKER_END)
     return "\n".join(lines)
@@ -106,7 +124,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1500)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--ceilings", type=float, nargs="+", default=[25.0, 100.0])
+    parser.add_argument(
+        "--ceilings", type=float, nargs="+", default=[25.0, 100.0, 0.0],
+        help="requests/second; 0 = no ceiling (what server and extractor manage at most)",
+    )  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=None, help="default: the setting's")
     parser.add_argument("--write", type=Path, default=None, help="update the table in this file")
     args = parser.parse_args()
@@ -115,11 +136,14 @@ def main() -> None:
     concurrency = args.concurrency or Settings().stripe_concurrency
     results = []
     for ceiling in args.ceilings:
-        result = measure(args.customers, args.months, args.seed, ceiling, concurrency)
+        result = measure(args.customers, args.months, args.seed, ceiling or None, concurrency)
+        share = "no ceiling" if not ceiling else f"{result['share']:.0%} of the ceiling"
         print(
-            f"ceiling {ceiling:g}/s: {result['requests']:,} requests in {result['seconds']:.1f}s "
-            f"= {result['requests_per_second']:.1f}/s ({result['share']:.0%} of the ceiling), "
-            f"{result['objects_per_second']:,.0f} objects/s, {result['retries']} retried",
+            f"ceiling {ceiling:g}/s: {result['requests']:,} requests in "
+            f"{result['request_seconds']:.1f}s (run {result['seconds']:.1f}s) "
+            f"= {result['requests_per_second']:.1f}/s ({share}), "
+            f"{result['objects_per_second']:,.0f} objects/s, {result['retries']} retried, "
+            f"CPU {result['client_cpu']:.1f}s extractor / {result['server_cpu']:.1f}s server",
             flush=True,
         )
         results.append(result)

@@ -1,22 +1,22 @@
 """The datasets of the raw lake: which endpoint feeds each one and which columns it has.
 
-Every dataset keeps the whole Stripe object as canonical JSON (`raw`) next to a few typed
-columns that checks and BI tools read directly. The typed columns are stable; Stripe adds
+Every dataset keeps the whole Stripe object as JSON (`raw`) next to typed columns that the
+ledger, the checks and BI tools read directly. While a run fetches, parts hold only `id`,
+`raw` and a few notes the JSON cannot tell (an invoice line's customer, for instance); the
+typed columns are computed from `raw` by DuckDB when the run commits, which keeps the
+per-page work of the fetching threads small. The typed columns are stable; Stripe adds
 fields to its objects all the time and those only ever land in `raw`, so a new Stripe field
 never changes a Parquet schema between runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from nrr.stripe_source.fields import dig, metadata_json, ref, to_json, total
-
-Getter = Callable[[Mapping[str, Any]], Any]
 TS = pa.timestamp("us", tz="UTC")
 
 # Columns every dataset has: bookkeeping of the extraction, never Stripe data.
@@ -30,31 +30,81 @@ META_FIELDS = [
 
 @dataclass(frozen=True)
 class Column:
+    """A typed column: its Arrow type and the DuckDB expression computing it from `raw`."""
+
     name: str
     type: pa.DataType
-    get: Getter
+    sql: str
 
 
-def col(name: str, typ: pa.DataType, *path: str) -> Column:
-    return Column(name, typ, lambda obj: dig(obj, *path))
+def _path(*keys: str) -> str:
+    return "$." + ".".join(keys)
 
 
-def ref_col(name: str, *path: str) -> Column:
-    return Column(name, pa.string(), lambda obj: ref(dig(obj, *path)))
+def text(name: str, *keys: str) -> Column:
+    return Column(name, pa.string(), f"json_extract_string(raw, '{_path(*keys)}')")
 
 
-ID = col("id", pa.string(), "id")
-CREATED = col("created", TS, "created")
-DELETED = Column("deleted", pa.bool_(), lambda obj: bool(obj.get("deleted")))
-LIVEMODE = col("livemode", pa.bool_(), "livemode")
+def integer(name: str, *keys: str) -> Column:
+    return Column(name, pa.int64(), f"try_cast(json_extract(raw, '{_path(*keys)}') as bigint)")
 
 
-def _raw(obj: Mapping[str, Any]) -> str:
-    """The object as Stripe sent it: keys starting with `_` are the extractor's own notes."""
-    return to_json({key: value for key, value in obj.items() if not key.startswith("_")})
+def number(name: str, *keys: str) -> Column:
+    return Column(name, pa.float64(), f"try_cast(json_extract(raw, '{_path(*keys)}') as double)")
 
 
-RAW = Column("raw", pa.string(), _raw)
+def flag(name: str, *keys: str) -> Column:
+    return Column(name, pa.bool_(), f"try_cast(json_extract(raw, '{_path(*keys)}') as boolean)")
+
+
+def instant(name: str, *keys: str) -> Column:
+    """A Stripe Unix timestamp as a UTC timestamp."""
+    seconds = f"try_cast(json_extract(raw, '{_path(*keys)}') as bigint)"
+    return Column(name, TS, f"to_timestamp({seconds})")
+
+
+def ref(name: str, *keys: str) -> Column:
+    """An expandable field: its id whether Stripe sent the id or the whole object."""
+    path = _path(*keys)
+    sql = (
+        f"case when json_type(raw, '{path}') = 'OBJECT' "
+        f"then json_extract_string(raw, '{path}.id') else json_extract_string(raw, '{path}') end"
+    )
+    return Column(name, pa.string(), sql)
+
+
+def amount_sum(name: str, list_key: str, behavior: str | None = None) -> Column:
+    """Sum of `amount` over a list of amounts (optionally of one tax behavior), 0 if none."""
+    items = (
+        f"from_json(json_extract(raw, '$.{list_key}'), "
+        """'[{"amount": "BIGINT", "tax_behavior": "VARCHAR"}]')"""
+    )
+    if behavior is not None:
+        items = f"list_filter({items}, lambda x: x.tax_behavior = '{behavior}')"
+    return Column(
+        name, pa.int64(), f"coalesce(list_sum(list_transform({items}, lambda x: x.amount)), 0)"
+    )
+
+
+def note(name: str, typ: pa.DataType) -> Column:
+    """A column staged next to `raw` (what the object's JSON does not tell)."""
+    return Column(name, typ, name)
+
+
+ID = Column("id", pa.string(), "id")
+CREATED = instant("created", "created")
+DELETED = Column(
+    "deleted", pa.bool_(), "coalesce(try_cast(json_extract(raw, '$.deleted') as boolean), false)"
+)
+LIVEMODE = flag("livemode", "livemode")
+METADATA = Column(
+    "metadata",
+    pa.string(),
+    "case when json_type(raw, '$.metadata') = 'OBJECT' "
+    "and json_extract(raw, '$.metadata')::varchar <> '{}' "
+    "then json_extract(raw, '$.metadata')::varchar end",
+)
+RAW = Column("raw", pa.string(), "raw")
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per dataset
@@ -63,22 +113,25 @@ class Dataset:
 
     name: str
     object: str  # Stripe's `object` value
-    service: str | None  # attribute of client.v1 whose `list` feeds it; None: derived
+    service: str | None  # URL segment of its list endpoint (/v1/<service>); None: derived
     columns: tuple[Column, ...]
     list_params: Mapping[str, Any] = field(default_factory=dict)
     sliced: bool = False  # big enough to list in concurrent `created` slices
-    key: str = "id"
+    notes: tuple[pa.Field, ...] = ()  # staged next to `raw`
     # rows matching this SQL that a complete (full) listing no longer returns were deleted
     # in Stripe: deleted customers, products and coupons, deleted draft invoices
     gone_when_unlisted: str | None = None
 
     @property
     def schema(self) -> pa.Schema:
+        """The committed dataset's columns."""
         return pa.schema([pa.field(c.name, c.type) for c in self.columns] + META_FIELDS)
 
-
-def _country(obj: Mapping[str, Any]) -> Any:
-    return dig(obj, "address", "country")
+    @property
+    def staged_schema(self) -> pa.Schema:
+        """The columns of the parts a run writes before it commits."""
+        fields = [pa.field("id", pa.string()), pa.field("raw", pa.string()), *self.notes]
+        return pa.schema(fields + META_FIELDS)
 
 
 CUSTOMERS = Dataset(
@@ -89,12 +142,12 @@ CUSTOMERS = Dataset(
         ID,
         CREATED,
         DELETED,
-        col("name", pa.string(), "name"),
-        col("email", pa.string(), "email"),
-        col("currency", pa.string(), "currency"),
-        Column("country", pa.string(), _country),
-        Column("metadata", pa.string(), metadata_json),
-        col("delinquent", pa.bool_(), "delinquent"),
+        text("name", "name"),
+        text("email", "email"),
+        text("currency", "currency"),
+        text("country", "address", "country"),
+        METADATA,
+        flag("delinquent", "delinquent"),
         LIVEMODE,
         RAW,
     ),
@@ -106,16 +159,7 @@ PRODUCTS = Dataset(
     "products",
     "product",
     "products",
-    (
-        ID,
-        CREATED,
-        DELETED,
-        col("name", pa.string(), "name"),
-        col("active", pa.bool_(), "active"),
-        Column("metadata", pa.string(), metadata_json),
-        LIVEMODE,
-        RAW,
-    ),
+    (ID, CREATED, DELETED, text("name", "name"), flag("active", "active"), METADATA, LIVEMODE, RAW),
     gone_when_unlisted="true",
 )
 
@@ -127,19 +171,19 @@ PRICES = Dataset(
         ID,
         CREATED,
         DELETED,
-        ref_col("product_id", "product"),
-        col("active", pa.bool_(), "active"),
-        col("currency", pa.string(), "currency"),
-        col("type", pa.string(), "type"),
-        col("billing_scheme", pa.string(), "billing_scheme"),
-        col("tiers_mode", pa.string(), "tiers_mode"),
-        col("unit_amount", pa.int64(), "unit_amount"),
-        col("unit_amount_decimal", pa.string(), "unit_amount_decimal"),
-        col("recurring_interval", pa.string(), "recurring", "interval"),
-        col("recurring_interval_count", pa.int64(), "recurring", "interval_count"),
-        col("recurring_usage_type", pa.string(), "recurring", "usage_type"),
-        col("tax_behavior", pa.string(), "tax_behavior"),
-        col("nickname", pa.string(), "nickname"),
+        ref("product_id", "product"),
+        flag("active", "active"),
+        text("currency", "currency"),
+        text("type", "type"),
+        text("billing_scheme", "billing_scheme"),
+        text("tiers_mode", "tiers_mode"),
+        integer("unit_amount", "unit_amount"),
+        text("unit_amount_decimal", "unit_amount_decimal"),
+        text("recurring_interval", "recurring", "interval"),
+        integer("recurring_interval_count", "recurring", "interval_count"),
+        text("recurring_usage_type", "recurring", "usage_type"),
+        text("tax_behavior", "tax_behavior"),
+        text("nickname", "nickname"),
         LIVEMODE,
         RAW,
     ),
@@ -154,13 +198,13 @@ COUPONS = Dataset(
         ID,
         CREATED,
         DELETED,
-        col("name", pa.string(), "name"),
-        col("percent_off", pa.float64(), "percent_off"),
-        col("amount_off", pa.int64(), "amount_off"),
-        col("currency", pa.string(), "currency"),
-        col("duration", pa.string(), "duration"),
-        col("duration_in_months", pa.int64(), "duration_in_months"),
-        col("valid", pa.bool_(), "valid"),
+        text("name", "name"),
+        number("percent_off", "percent_off"),
+        integer("amount_off", "amount_off"),
+        text("currency", "currency"),
+        text("duration", "duration"),
+        integer("duration_in_months", "duration_in_months"),
+        flag("valid", "valid"),
         LIVEMODE,
         RAW,
     ),
@@ -170,18 +214,18 @@ COUPONS = Dataset(
 DISCOUNTS = Dataset(
     "discounts",
     "discount",
-    None,  # no list endpoint: collected from expanded subscriptions/invoices and events
+    None,  # no list endpoint: collected from expanded subscriptions and from events
     (
         ID,
-        col("created", TS, "start"),
+        instant("created", "start"),
         DELETED,
-        ref_col("coupon_id", "source", "coupon"),
-        ref_col("customer_id", "customer"),
-        col("subscription_id", pa.string(), "subscription"),
-        col("subscription_item_id", pa.string(), "subscription_item"),
-        col("invoice_id", pa.string(), "invoice"),
-        col("start", TS, "start"),
-        col("end", TS, "end"),
+        ref("coupon_id", "source", "coupon"),
+        ref("customer_id", "customer"),
+        text("subscription_id", "subscription"),
+        text("subscription_item_id", "subscription_item"),
+        text("invoice_id", "invoice"),
+        instant("start", "start"),
+        instant("end", "end"),
         RAW,
     ),
 )
@@ -193,20 +237,20 @@ SUBSCRIPTIONS = Dataset(
     (
         ID,
         CREATED,
-        ref_col("customer_id", "customer"),
-        col("status", pa.string(), "status"),
-        col("currency", pa.string(), "currency"),
-        col("start_date", TS, "start_date"),
-        col("ended_at", TS, "ended_at"),
-        col("canceled_at", TS, "canceled_at"),
-        col("cancel_at", TS, "cancel_at"),
-        col("cancel_at_period_end", pa.bool_(), "cancel_at_period_end"),
-        col("cancellation_reason", pa.string(), "cancellation_details", "reason"),
-        col("cancellation_feedback", pa.string(), "cancellation_details", "feedback"),
-        col("trial_start", TS, "trial_start"),
-        col("trial_end", TS, "trial_end"),
-        Column("item_count", pa.int64(), lambda o: len(dig(o, "items", "data") or [])),
-        Column("metadata", pa.string(), metadata_json),
+        ref("customer_id", "customer"),
+        text("status", "status"),
+        text("currency", "currency"),
+        instant("start_date", "start_date"),
+        instant("ended_at", "ended_at"),
+        instant("canceled_at", "canceled_at"),
+        instant("cancel_at", "cancel_at"),
+        flag("cancel_at_period_end", "cancel_at_period_end"),
+        text("cancellation_reason", "cancellation_details", "reason"),
+        text("cancellation_feedback", "cancellation_details", "feedback"),
+        instant("trial_start", "trial_start"),
+        instant("trial_end", "trial_end"),
+        Column("item_count", pa.int64(), "json_array_length(raw, '$.items.data')"),
+        METADATA,
         LIVEMODE,
         RAW,
     ),
@@ -222,35 +266,44 @@ INVOICES = Dataset(
         ID,
         CREATED,
         DELETED,
-        ref_col("customer_id", "customer"),
-        ref_col("subscription_id", "parent", "subscription_details", "subscription"),
-        col("status", pa.string(), "status"),
-        col("currency", pa.string(), "currency"),
-        col("billing_reason", pa.string(), "billing_reason"),
-        col("period_start", TS, "period_start"),
-        col("period_end", TS, "period_end"),
-        col("subtotal", pa.int64(), "subtotal"),
-        col("total", pa.int64(), "total"),
-        Column("total_taxes", pa.int64(), lambda o: total(o.get("total_taxes"))),
-        col("amount_due", pa.int64(), "amount_due"),
-        col("amount_paid", pa.int64(), "amount_paid"),
-        col("paid_at", TS, "status_transitions", "paid_at"),
-        col("voided_at", TS, "status_transitions", "voided_at"),
-        col("marked_uncollectible_at", TS, "status_transitions", "marked_uncollectible_at"),
-        col("customer_country", pa.string(), "customer_address", "country"),
-        col("line_count", pa.int64(), "_line_count"),
+        ref("customer_id", "customer"),
+        ref("subscription_id", "parent", "subscription_details", "subscription"),
+        text("status", "status"),
+        text("currency", "currency"),
+        text("billing_reason", "billing_reason"),
+        instant("period_start", "period_start"),
+        instant("period_end", "period_end"),
+        integer("subtotal", "subtotal"),
+        integer("total", "total"),
+        amount_sum("total_taxes", "total_taxes"),
+        integer("amount_due", "amount_due"),
+        integer("amount_paid", "amount_paid"),
+        instant("paid_at", "status_transitions", "paid_at"),
+        instant("voided_at", "status_transitions", "voided_at"),
+        instant("marked_uncollectible_at", "status_transitions", "marked_uncollectible_at"),
+        text("customer_country", "customer_address", "country"),
+        note("line_count", pa.int64()),
         LIVEMODE,
         RAW,
     ),
     sliced=True,
+    notes=(pa.field("line_count", pa.int64()),),
     gone_when_unlisted="status = 'draft'",
 )
 
-
-def _line_parent(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    parent = obj.get("parent") or {}
-    return parent.get("subscription_item_details") or parent.get("invoice_item_details")
-
+_LINE_SUBSCRIPTION = (
+    "coalesce(json_extract_string(raw, '$.parent.subscription_item_details.subscription'), "
+    "json_extract_string(raw, '$.parent.invoice_item_details.subscription'))"
+)
+_LINE_PRORATION = (
+    "coalesce(try_cast(json_extract(raw, '$.parent.subscription_item_details.proration') "
+    "as boolean), try_cast(json_extract(raw, '$.parent.invoice_item_details.proration') "
+    "as boolean), false)"
+)
+_LINE_INVOICE_ITEM = (
+    "coalesce(json_extract_string(raw, '$.parent.subscription_item_details.invoice_item'), "
+    "json_extract_string(raw, '$.parent.invoice_item_details.invoice_item'))"
+)
 
 INVOICE_LINES = Dataset(
     "invoice_lines",
@@ -258,43 +311,33 @@ INVOICE_LINES = Dataset(
     None,  # children of invoices: embedded first page, then /v1/invoices/{id}/lines
     (
         ID,
-        col("invoice_id", pa.string(), "invoice"),
-        col("customer_id", pa.string(), "_customer"),
-        col("created", TS, "_invoice_created"),
-        col("currency", pa.string(), "currency"),
-        col("amount", pa.int64(), "amount"),
-        col("subtotal", pa.int64(), "subtotal"),
-        Column("discount_amount", pa.int64(), lambda o: total(o.get("discount_amounts"))),
-        Column(
-            "tax_exclusive",
-            pa.int64(),
-            lambda o: total(o.get("taxes"), where={"tax_behavior": "exclusive"}),
-        ),
-        Column(
-            "tax_inclusive",
-            pa.int64(),
-            lambda o: total(o.get("taxes"), where={"tax_behavior": "inclusive"}),
-        ),
-        col("quantity", pa.int64(), "quantity"),
-        ref_col("price_id", "pricing", "price_details", "price"),
-        col("product_id", pa.string(), "pricing", "price_details", "product"),
-        col("parent_type", pa.string(), "parent", "type"),
-        Column("subscription_id", pa.string(), lambda o: dig(_line_parent(o), "subscription")),
-        col(
-            "subscription_item_id",
-            pa.string(),
-            "parent",
-            "subscription_item_details",
-            "subscription_item",
-        ),
-        Column("invoice_item_id", pa.string(), lambda o: dig(_line_parent(o), "invoice_item")),
-        Column("proration", pa.bool_(), lambda o: bool(dig(_line_parent(o), "proration"))),
-        col("period_start", TS, "period", "start"),
-        col("period_end", TS, "period", "end"),
-        col("description", pa.string(), "description"),
+        note("invoice_id", pa.string()),
+        note("customer_id", pa.string()),
+        Column("created", TS, "to_timestamp(invoice_created)"),
+        text("currency", "currency"),
+        integer("amount", "amount"),
+        integer("subtotal", "subtotal"),
+        amount_sum("discount_amount", "discount_amounts"),
+        amount_sum("tax_exclusive", "taxes", "exclusive"),
+        amount_sum("tax_inclusive", "taxes", "inclusive"),
+        integer("quantity", "quantity"),
+        ref("price_id", "pricing", "price_details", "price"),
+        text("product_id", "pricing", "price_details", "product"),
+        text("parent_type", "parent", "type"),
+        Column("subscription_id", pa.string(), _LINE_SUBSCRIPTION),
+        text("subscription_item_id", "parent", "subscription_item_details", "subscription_item"),
+        Column("invoice_item_id", pa.string(), _LINE_INVOICE_ITEM),
+        Column("proration", pa.bool_(), _LINE_PRORATION),
+        instant("period_start", "period", "start"),
+        instant("period_end", "period", "end"),
+        text("description", "description"),
         RAW,
     ),
-    key="id",
+    notes=(
+        pa.field("invoice_id", pa.string()),
+        pa.field("customer_id", pa.string()),
+        pa.field("invoice_created", pa.int64()),
+    ),
 )
 
 CREDIT_NOTES = Dataset(
@@ -304,21 +347,22 @@ CREDIT_NOTES = Dataset(
     (
         ID,
         CREATED,
-        ref_col("customer_id", "customer"),
-        ref_col("invoice_id", "invoice"),
-        col("status", pa.string(), "status"),
-        col("type", pa.string(), "type"),
-        col("reason", pa.string(), "reason"),
-        col("currency", pa.string(), "currency"),
-        col("subtotal", pa.int64(), "subtotal"),
-        col("total", pa.int64(), "total"),
-        col("effective_at", TS, "effective_at"),
-        col("voided_at", TS, "voided_at"),
-        col("line_count", pa.int64(), "_line_count"),
+        ref("customer_id", "customer"),
+        ref("invoice_id", "invoice"),
+        text("status", "status"),
+        text("type", "type"),
+        text("reason", "reason"),
+        text("currency", "currency"),
+        integer("subtotal", "subtotal"),
+        integer("total", "total"),
+        instant("effective_at", "effective_at"),
+        instant("voided_at", "voided_at"),
+        note("line_count", pa.int64()),
         LIVEMODE,
         RAW,
     ),
     sliced=True,
+    notes=(pa.field("line_count", pa.int64()),),
 )
 
 EVENTS = Dataset(
@@ -328,10 +372,10 @@ EVENTS = Dataset(
     (
         ID,
         CREATED,
-        col("type", pa.string(), "type"),
-        col("object_type", pa.string(), "data", "object", "object"),
-        col("object_id", pa.string(), "data", "object", "id"),
-        col("api_version", pa.string(), "api_version"),
+        text("type", "type"),
+        text("object_type", "data", "object", "object"),
+        text("object_id", "data", "object", "id"),
+        text("api_version", "api_version"),
         RAW,
     ),
 )

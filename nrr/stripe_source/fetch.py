@@ -53,10 +53,22 @@ class Batch:
         default_factory=lambda: defaultdict(list)
     )
     versions: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    notes: dict[tuple[str, str], list[Mapping[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
-    def add(self, dataset: str, source: str, obj: dict[str, Any], version: int) -> None:
-        self.rows[(dataset, source)].append(obj)
-        self.versions[(dataset, source)].append(version)
+    def add(
+        self,
+        dataset: str,
+        source: str,
+        obj: dict[str, Any],
+        version: int,
+        notes: Mapping[str, Any] | None = None,
+    ) -> None:
+        key = (dataset, source)
+        self.rows[key].append(obj)
+        self.versions[key].append(version)
+        self.notes[key].append(notes or {})
 
     def count(self, dataset: str) -> int:
         return sum(len(rows) for (name, _), rows in self.rows.items() if name == dataset)
@@ -121,17 +133,20 @@ class Observer:
             obj, discounts = collapse_discounts(obj)
             for discount in discounts:
                 batch.add(DISCOUNTS.name, source, discount, version)
+        notes = None
         if dataset is INVOICES:
             lines = self._complete(obj.get("lines"), lambda p: self.api.list_invoice_lines(oid, p))
-            obj, lines = split_invoice(obj, lines)
+            obj, lines, line_notes = split_invoice(obj, lines)
             for line in lines:
-                batch.add(INVOICE_LINES.name, source, line, version)
+                batch.add(INVOICE_LINES.name, source, line, version, line_notes)
+            notes = {"line_count": len(lines)}
         if dataset is CREDIT_NOTES:
             lines = self._complete(
                 obj.get("lines"), lambda p: self.api.list_credit_note_lines(oid, p)
             )
-            obj = {**with_complete_list(obj, "lines", lines), "_line_count": len(lines)}
-        batch.add(dataset.name, source, obj, version)
+            obj = with_complete_list(obj, "lines", lines)
+            notes = {"line_count": len(lines)}
+        batch.add(dataset.name, source, obj, version, notes)
 
     def write(self, batch: Batch, part: str) -> dict[str, int]:
         """Write every group of `batch` as a part named `part`; returns rows per dataset."""
@@ -144,6 +159,7 @@ class Observer:
                 extracted_at=self.extracted_at,
                 source=source,
                 versions=batch.versions[(name, source)],
+                notes=batch.notes[(name, source)],
             )
             self.staging.write(name, f"{part}-{source}", table)
             written[name] += len(objects)

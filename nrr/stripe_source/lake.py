@@ -17,6 +17,7 @@ so a line removed from a draft does not linger.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nrr.stripe_source.atomic import TMP_SUFFIX, write_parquet, write_with
-from nrr.stripe_source.datasets import BY_NAME, INVOICE_LINES, Dataset
+from nrr.stripe_source.datasets import BY_NAME, INVOICE_LINES, META_FIELDS, Dataset
 
 FETCHED_VERSION = 2**62  # fetched after the events were read: newer than any event
 
@@ -45,6 +46,11 @@ def run_dir(root: Path, run_id: str) -> Path:
     return root / "_runs" / run_id
 
 
+def to_json(obj: Any) -> str:
+    """Compact JSON in Stripe's own key order (the same object gives the same text)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
 def to_table(
     dataset: Dataset,
     objects: Iterable[Mapping[str, Any]],
@@ -53,26 +59,43 @@ def to_table(
     extracted_at: datetime,
     source: str,
     versions: Iterable[int] | None = None,
+    notes: Iterable[Mapping[str, Any]] | None = None,
 ) -> pa.Table:
-    """Typed columns, the raw JSON and the run's bookkeeping for `objects`."""
+    """A staged part: id, the raw JSON, the dataset's notes and the run's bookkeeping.
+
+    The typed columns are computed from `raw` at commit (see `typed_sql`).
+    """
     objects = list(objects)
-    arrays = []
-    for column in dataset.columns:
-        values = [column.get(obj) for obj in objects]
-        if pa.types.is_timestamp(column.type):
-            seconds = pa.array(values, pa.int64()).cast(pa.timestamp("s", tz="UTC"))
-            arrays.append(seconds.cast(column.type))
-        else:
-            arrays.append(pa.array(values, column.type))
     count = len(objects)
+    note_rows = list(notes) if notes is not None else [{}] * count
     version_list = list(versions) if versions is not None else [FETCHED_VERSION] * count
-    arrays += [
+    arrays = [
+        pa.array([obj.get("id") for obj in objects], pa.string()),
+        pa.array([to_json(obj) for obj in objects], pa.string()),
+        *(pa.array([n.get(f.name) for n in note_rows], f.type) for f in dataset.notes),
         pa.array([run_id] * count, pa.string()),
         pa.array([extracted_at] * count, pa.timestamp("us", tz="UTC")),
         pa.array([source] * count, pa.string()),
         pa.array(version_list, pa.int64()),
     ]
-    return pa.Table.from_arrays(arrays, schema=dataset.schema)
+    return pa.Table.from_arrays(arrays, schema=dataset.staged_schema)
+
+
+def typed_sql(dataset: Dataset, staged: str) -> str:
+    """SQL computing the dataset's typed columns from staged rows (a relation or subquery)."""
+    columns = ",\n    ".join(f"{c.sql} as {_quote(c.name)}" for c in dataset.columns)
+    meta = ", ".join(_quote(f.name) for f in META_FIELDS)
+    return f"select\n    {columns},\n    {meta}\nfrom {staged}"
+
+
+def typed_table(dataset: Dataset, staged: pa.Table) -> pa.Table:
+    """The committed form of staged rows, without writing anything (tests, pure uses)."""
+    con = duckdb.connect()
+    try:
+        con.register("_staged", staged)
+        return con.sql(typed_sql(dataset, "_staged")).to_arrow_table().cast(dataset.schema)
+    finally:
+        con.close()
 
 
 class Staging:
@@ -110,12 +133,15 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _dedupe_sql(dataset: Dataset, sources: list[str]) -> str:
     names = [field.name for field in dataset.schema]
     cols = ", ".join(_quote(n) for n in names)
-    files = ", ".join("'" + s.replace("'", "''") + "'" for s in sources)
     newest = "_run_id desc, _version desc, raw desc"
-    src = f"select {cols} from read_parquet([{files}], union_by_name = true)"
+    src = " union all by name ".join(f"select {cols} from ({source})" for source in sources)
     if dataset.name == INVOICE_LINES.name:
         return f"""
             with src as ({src}),
@@ -182,6 +208,27 @@ def _swept(dataset: Dataset, query: str, run_id: str) -> str:
     """
 
 
+_DUCKDB_TYPES = {
+    pa.string(): "varchar",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+}
+
+
+def _committed_sql(dataset: Dataset, path: Path) -> str:
+    """The committed rows; a column added to the dataset since they were written is null."""
+    present = set(pq.read_schema(path).names)
+    columns = []
+    for field in dataset.schema:
+        if field.name in present:
+            columns.append(_quote(field.name))
+        else:
+            kind = _DUCKDB_TYPES.get(field.type, "timestamptz")
+            columns.append(f"null::{kind} as {_quote(field.name)}")
+    return f"select {', '.join(columns)} from read_parquet({_literal(str(path))})"
+
+
 def commit_dataset(
     con: duckdb.DuckDBPyConnection,
     root: Path,
@@ -198,8 +245,10 @@ def commit_dataset(
     if not parts:
         return
     target = dataset_path(root, dataset.name)
-    sources = [str(target)] if target.exists() else []
-    sources += [str(p) for p in parts]
+    files = ", ".join(_literal(str(p)) for p in parts)
+    sources = [typed_sql(dataset, f"read_parquet([{files}])")]
+    if target.exists():
+        sources.append(_committed_sql(dataset, target))
     query = _dedupe_sql(dataset, sources)
     if complete_run is not None and dataset.gone_when_unlisted and target.exists():
         query = _swept(dataset, query, complete_run)

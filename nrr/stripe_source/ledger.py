@@ -49,7 +49,7 @@ from nrr.stripe_source.datasets import (
     SUBSCRIPTIONS,
     Dataset,
 )
-from nrr.stripe_source.lake import dataset_path, stripe_root, to_table
+from nrr.stripe_source.lake import dataset_path, stripe_root, to_table, typed_table
 from nrr.stripe_source.objects import split_invoice
 from nrr.stripe_source.state import StateStore
 
@@ -108,11 +108,13 @@ def ledger_from_objects(
     metadata_keys: Sequence[str] = (),
 ) -> pa.Table:
     """The same derivation over Stripe objects given as dicts (invoices embed all lines)."""
-    heads, lines = [], []
+    heads, lines, line_notes = [], [], []
     for invoice in invoices:
-        head, annotated = split_invoice(invoice, list((invoice.get("lines") or {}).get("data", [])))
+        embedded = list((invoice.get("lines") or {}).get("data", []))
+        head, annotated, notes = split_invoice(invoice, embedded)
         heads.append(head)
         lines.extend(annotated)
+        line_notes.extend([notes] * len(annotated))
     objects = {
         CUSTOMERS: customers, PRODUCTS: products, PRICES: prices, COUPONS: coupons,
         DISCOUNTS: discounts, SUBSCRIPTIONS: subscriptions, INVOICES: heads,
@@ -122,8 +124,14 @@ def ledger_from_objects(
     try:
         now = datetime.now(UTC)
         for dataset, rows in objects.items():
-            table = to_table(dataset, rows, run_id="objects", extracted_at=now, source="list")
-            con.register(f"s_{dataset.name}", table)
+            rows = list(rows)
+            notes = line_notes if dataset is INVOICE_LINES else None
+            if dataset is INVOICES:
+                notes = [{"line_count": None} for _ in rows]
+            staged = to_table(
+                dataset, rows, run_id="objects", extracted_at=now, source="list", notes=notes
+            )
+            con.register(f"s_{dataset.name}", typed_table(dataset, staged))
         return derive_ledger(con, timezone=timezone, metadata_keys=tuple(metadata_keys))
     finally:
         con.close()

@@ -3,7 +3,7 @@
 - Expanded discounts are collapsed back to their ids (as an unexpanded object has them)
   and kept as objects of their own: the same object then has the same JSON whether it came
   from an expanded list or from an event, so duplicates compare equal.
-- An invoice's lines go to their own dataset (`invoice_lines`), each line carrying its
+- An invoice's lines go to their own dataset (`invoice_lines`), each line noted with its
   invoice's customer and creation time; the invoice keeps the list's envelope only.
 """
 
@@ -65,20 +65,19 @@ def with_complete_list(
 
 def split_invoice(
     invoice: Mapping[str, Any], lines: list[dict[str, Any]]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The invoice without its line objects, and the lines annotated with their invoice."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """The invoice without its line objects, its lines, and the notes each line carries.
+
+    A line's JSON does not say which customer it bills or when its invoice was created:
+    the notes do (`customer_id`, `invoice_created`, `invoice_id`).
+    """
     envelope = {k: v for k, v in (invoice.get("lines") or {}).items() if k != "data"}
     envelope.update(has_more=False, total_count=len(lines))
-    head = {**invoice, "lines": envelope, "_line_count": len(lines)}
+    head = {**invoice, "lines": envelope}
     customer = invoice.get("customer")
-    customer_id = customer.get("id") if isinstance(customer, Mapping) else customer
-    annotated = [
-        {
-            **line,
-            "invoice": line.get("invoice") or invoice.get("id"),
-            "_customer": customer_id,
-            "_invoice_created": invoice.get("created"),
-        }
-        for line in lines
-    ]
-    return head, annotated
+    notes = {
+        "invoice_id": invoice.get("id"),
+        "customer_id": customer.get("id") if isinstance(customer, Mapping) else customer,
+        "invoice_created": invoice.get("created"),
+    }
+    return head, lines, notes

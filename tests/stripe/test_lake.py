@@ -18,6 +18,7 @@ from nrr.stripe_source.lake import (
     dataset_path,
     read_dataset,
     to_table,
+    typed_table,
 )
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -28,9 +29,11 @@ def cust(cid: str, name: str, **extra) -> dict:
 
 
 def stage(root: Path, run: str, dataset, objects, *, source="list", versions=None, part="p0"):
-    table = to_table(
-        dataset, objects, run_id=run, extracted_at=NOW, source=source, versions=versions
-    )
+    notes = None
+    if dataset is INVOICE_LINES:  # what the extractor notes next to a line's JSON
+        notes = [{"invoice_id": o["invoice"], "customer_id": "cus_1"} for o in objects]
+    table = to_table(dataset, objects, run_id=run, extracted_at=NOW, source=source,
+                     versions=versions, notes=notes)  # fmt: skip
     Staging(root, run).write(dataset.name, part, table)
     return Staging(root, run).parts(dataset.name)
 
@@ -42,17 +45,19 @@ def commit(root: Path, dataset, parts) -> list[dict]:
 
 
 def test_typed_columns_raw_json_and_bookkeeping_on_every_row(tmp_path):
-    table = to_table(
+    staged = to_table(
         CUSTOMERS,
         [cust("cus_1", "Ada", address={"country": "FR"}, metadata={"channel": "partner"})],
         run_id="r1",
         extracted_at=NOW,
         source="list",
     )
-    (row,) = table.to_pylist()
+    assert staged.column_names[:2] == ["id", "raw"]  # parts hold the JSON, typed at commit
+    (row,) = typed_table(CUSTOMERS, staged).to_pylist()
     assert row["id"] == "cus_1" and row["country"] == "FR"
     assert json.loads(row["metadata"]) == {"channel": "partner"}
     assert row["created"] == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert row["deleted"] is False
     assert json.loads(row["raw"])["name"] == "Ada"
     assert (row["_run_id"], row["_source"], row["_version"]) == ("r1", "list", FETCHED_VERSION)
     assert row["_extracted_at"] == NOW
@@ -168,3 +173,33 @@ def test_a_complete_listing_flags_what_stripe_no_longer_returns(tmp_path):
     assert customers == {"cus_1": False, "cus_2": True}
     # only drafts can be deleted in Stripe: a paid invoice missing from a listing is kept
     assert invoices == {"in_draft": True, "in_paid": False, "in_new": False}
+
+
+def test_invoice_line_columns_sum_discounts_and_split_taxes_by_behavior():
+    line = {
+        "id": "il_1", "object": "line_item", "amount": 12_000, "currency": "eur",
+        "discount_amounts": [{"amount": 1_000, "discount": "di_1"}, {"amount": 500}],
+        "taxes": [
+            {"amount": 1_750, "tax_behavior": "inclusive"},
+            {"amount": 300, "tax_behavior": "exclusive"},
+        ],
+        "parent": {
+            "type": "invoice_item_details",
+            "invoice_item_details": {"subscription": "sub_1", "proration": True},
+        },
+        "pricing": {"price_details": {"price": {"id": "price_1"}, "product": "prod_1"}},
+        "period": {"start": 1_700_000_000, "end": 1_702_592_000},
+    }  # fmt: skip
+    notes = [{"invoice_id": "in_1", "customer_id": "cus_1", "invoice_created": 1_700_000_000}]
+    staged = to_table(
+        INVOICE_LINES, [line], run_id="r", extracted_at=NOW, source="list", notes=notes
+    )
+    (row,) = typed_table(INVOICE_LINES, staged).to_pylist()
+    assert (row["invoice_id"], row["customer_id"]) == ("in_1", "cus_1")
+    assert (row["discount_amount"], row["tax_inclusive"], row["tax_exclusive"]) == (
+        1_500,
+        1_750,
+        300,
+    )
+    assert (row["subscription_id"], row["proration"], row["price_id"]) == ("sub_1", True, "price_1")
+    assert row["period_end"] == datetime(2023, 12, 14, 22, 13, 20, tzinfo=UTC)
