@@ -13,13 +13,16 @@ concurrency. Reported: requests/s as a share of the ceiling (target >= 90%), obj
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,10 +50,65 @@ def start_server(
     raise SystemExit("the local Stripe did not start")
 
 
+def own_cpu() -> float:
+    """CPU of this process and of its finished children (the extractor's worker processes)."""
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def recording():
+    """Note every request the extractor sends: (path, params)."""
+    from nrr.stripe_source.client import StripeApi
+
+    sent: list[tuple[str, dict]] = []
+    original = StripeApi.get
+
+    def get(self, what, path, params=None):
+        sent.append((path, dict(params or {})))
+        return original(self, what, path, params)
+
+    StripeApi.get = get
+    try:
+        yield sent
+    finally:
+        StripeApi.get = original
+
+
+def replay(url: str, sent: list[tuple[str, dict]], concurrency: int) -> float:
+    """Requests/s of the official client alone sending the same requests (no processing)."""
+    import stripe
+
+    client = stripe.StripeClient(
+        "sk_test_local", base_addresses={"api": url}, http_client=stripe.RequestsClient()
+    )
+    queue = list(sent)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                path, params = queue.pop()
+            client.raw_request("get", path, **params)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(sent) / (time.perf_counter() - started)
 
 
 def measure(
@@ -68,10 +126,12 @@ def measure(
             stripe_max_requests_per_second=ceiling or 100_000, stripe_concurrency=concurrency,
         )  # fmt: skip
         server_cpu = cpu_seconds(proc.pid)
-        client_cpu = time.process_time()
-        result = extract(settings)
-        client_cpu = time.process_time() - client_cpu
+        client_cpu = own_cpu()
+        with recording() as sent:
+            result = extract(settings)
+        client_cpu = own_cpu() - client_cpu
         server_cpu = cpu_seconds(proc.pid) - server_cpu
+        floor = replay(url, sent, concurrency) if ceiling is None else None
     finally:
         proc.terminate()
         proc.wait(10)
@@ -87,6 +147,7 @@ def measure(
         "requests_per_second": result.requests_per_second,
         "share": result.requests_per_second / ceiling if ceiling else None,
         "client_cpu": client_cpu,
+        "floor": floor,
         "server_cpu": server_cpu,
         "objects": objects,
         "objects_per_second": objects / result.request_seconds,
@@ -115,6 +176,14 @@ def table(results: list[dict], customers: int, months: int) -> str:
             f"{'-' if r['share'] is None else format(r['share'], '.0%')} | "
             f"{r['objects_per_second']:,.0f} | {r['client_cpu']:.1f} / {r['server_cpu']:.1f} |"
         )
+    floors = [r["floor"] for r in results if r.get("floor")]
+    if floors:
+        lines += [
+            "",
+            f"Floor: the official `stripe` client alone, sending the same requests with the "
+            f"same concurrency and doing nothing with the answers, manages {floors[0]:.0f} "
+            "req/s against this server on this machine.",
+        ]
     lines.append(MARKER_END)
     return "\n".join(lines)
 
@@ -143,7 +212,8 @@ def main() -> None:
             f"{result['request_seconds']:.1f}s (run {result['seconds']:.1f}s) "
             f"= {result['requests_per_second']:.1f}/s ({share}), "
             f"{result['objects_per_second']:,.0f} objects/s, {result['retries']} retried, "
-            f"CPU {result['client_cpu']:.1f}s extractor / {result['server_cpu']:.1f}s server",
+            f"CPU {result['client_cpu']:.1f}s extractor / {result['server_cpu']:.1f}s server"
+            + (f"; client alone: {result['floor']:.1f} req/s" if result["floor"] else ""),
             flush=True,
         )
         results.append(result)

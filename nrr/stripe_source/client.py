@@ -113,6 +113,18 @@ class StripeApi:
         except stripe.StripeError as exc:
             raise self._explain(exc, what, attempts) from exc
 
+    def absorb(self, requests: int, retries: int, first: float | None, last: float | None) -> None:
+        """Add the counts of requests another process made for this run."""
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            if first is not None:
+                earliest = self.first_request_at
+                self.first_request_at = first if earliest is None else min(earliest, first)
+            if last is not None:
+                latest = self.last_response_at
+                self.last_response_at = last if latest is None else max(latest, last)
+
     @property
     def request_seconds(self) -> float:
         """From the first request to the last response: the time spent talking to Stripe."""

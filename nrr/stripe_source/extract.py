@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,10 +21,11 @@ import duckdb
 
 from nrr.errors import NrrError
 from nrr.settings import Settings
+from nrr.stripe_source import workers
 from nrr.stripe_source.client import StripeApi
 from nrr.stripe_source.datasets import ALL, BY_NAME
 from nrr.stripe_source.events import apply_events, deleted_customers, newest_event, read_events
-from nrr.stripe_source.fetch import Batch, Cancelled, Observer, run_task
+from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import (
     Staging,
     commit_dataset,
@@ -154,26 +153,26 @@ class Run:
 
     def run_tasks(self) -> None:
         """Every unfinished list task, `stripe_concurrency` at a time; the first error stops all."""
-        keys = [key for key, task in self.pending.tasks.items() if not task.done]
-        if not keys:
+        tasks = {key: task for key, task in self.pending.tasks.items() if not task.done}
+        if not tasks:
             return
-        self.progress.status(f"listing {len(keys)} task(s)")
-        stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=self.settings.stripe_concurrency)
-        try:
-            futures = [pool.submit(run_task, self.observer, self.store, k, stop) for k in keys]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                stop.set()
-                wait(futures)
-                errors = [f.exception() for f in futures if f.exception() is not None]
-                raise next((e for e in errors if not isinstance(e, Cancelled)), errors[0])
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self.progress.status(f"listing {len(tasks)} task(s)")
+
+        def on_task(key: str, changes: dict) -> None:
+            self.store.update_task(key, **changes)
+
+        if workers.processes_available() and self.settings.stripe_concurrency > 1:
+            workers.run_in_processes(
+                self.settings,
+                self.root,
+                self.pending.run_id,
+                self.api,
+                tasks,
+                on_task,
+                self.progress.add,
+            )
+        else:
+            workers.run_in_threads(self.observer, tasks, on_task, self.settings.stripe_concurrency)
 
     def commit(self) -> dict[str, int]:
         """Merge the staged parts into the lake, then record the cursors and clear the run."""

@@ -10,12 +10,11 @@ run resumes from the last part written.
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from nrr.stripe_source.client import StripeApi
 from nrr.stripe_source.datasets import (
@@ -35,10 +34,13 @@ from nrr.stripe_source.objects import (
     with_complete_list,
 )
 from nrr.stripe_source.pagination import iter_pages
-from nrr.stripe_source.progress import ExtractProgress
-from nrr.stripe_source.state import StateStore
+from nrr.stripe_source.state import Task
 
 PAGES_PER_PART = 5
+
+
+class ProgressSink(Protocol):
+    def add(self, dataset: str, objects: int) -> None: ...
 
 
 class Cancelled(Exception):
@@ -84,7 +86,7 @@ class Observer:
         *,
         run_id: str,
         extracted_at: datetime,
-        progress: ExtractProgress,
+        progress: ProgressSink,
     ) -> None:
         self.api = api
         self.staging = staging
@@ -168,15 +170,28 @@ class Observer:
         return dict(written)
 
 
-def run_task(observer: Observer, store: StateStore, key: str, stop: threading.Event) -> None:
-    """Walk one list task to its end, writing a part (and saving the cursor) every few pages."""
-    pending = store.state.pending
-    assert pending is not None
-    task = pending.tasks[key]
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def run_task(
+    observer: Observer,
+    key: str,
+    task: Task,
+    record: Callable[[dict[str, Any]], None],
+    stop: StopSignal,
+) -> None:
+    """Walk one list task to its end, writing a part every few pages.
+
+    After each part is written, `record` persists the task's progress (its cursor), so a run
+    stopped at any point resumes after the last part written; a part written again by the
+    resumed run has the same name and replaces the old one.
+    """
     if task.done:
         return
     dataset = BY_NAME[task.dataset]
     assert dataset.service is not None
+    parts, objects = task.parts, task.objects
 
     def fetch(params: dict[str, Any]) -> Mapping[str, Any]:
         if stop.is_set():
@@ -192,14 +207,16 @@ def run_task(observer: Observer, store: StateStore, key: str, stop: threading.Ev
                 newest = created
         pages += 1
         if pages >= PAGES_PER_PART or page.done:
-            listed = batch.count(dataset.name)
-            observer.write(batch, f"{key}-{task.parts:06d}")
-            store.update_task(
-                key,
-                starting_after=page.next_cursor,
-                parts=task.parts + 1,
-                objects=task.objects + listed,
-                max_created=newest,
-                done=page.done,
+            objects += batch.count(dataset.name)
+            observer.write(batch, f"{key}-{parts:06d}")
+            parts += 1
+            record(
+                {
+                    "starting_after": page.next_cursor,
+                    "parts": parts,
+                    "objects": objects,
+                    "max_created": newest,
+                    "done": page.done,
+                }
             )
             batch, pages = Batch(), 0
