@@ -290,6 +290,7 @@ class Engine:
             for layer, name in MODELS:
                 if layer != "marts":
                     self._run_model(layer, name, context, result)
+                    self._drop_consumed(name, context)
             # The tables users see change together or not at all.
             self.con.execute("begin transaction")
             try:
@@ -308,6 +309,14 @@ class Engine:
         finally:
             self._drop_temporaries()
         return result
+
+    def _drop_consumed(self, name: str, context: dict) -> None:
+        """Free memory early: a large temporary goes once the last model reading it ran."""
+        if name == "int_customer_month" and context["single_currency"]:
+            # cohorts read the per-currency lines only to convert at the cohort month's rate
+            self.con.execute("drop table if exists int_customer_month_lines")
+        if name == "int_customer_month_lines":
+            self.con.execute("drop table if exists stg_ledger__revenue_periods")
 
     def _run_model(self, layer: str, name: str, context: dict, result: BuildResult) -> None:
         started = time.perf_counter()

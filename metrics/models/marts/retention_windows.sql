@@ -10,36 +10,10 @@ with parameters as (
     select * from run_parameters
 ),
 
--- one row per cohort member and window: start and end MRR under the policy
-members as (
-    {%- for n in windows %}
-    select
-        m0.month_idx + {{ n }} as as_of_idx,
-        {{ n }} as window_months,
-        {{ segment_columns("m0") }},
-        m0.mrr as start_c,
-        case
-            when m1.customer_key is null then 0
-            when parameters.reactivation_policy = 'include' or m1.run_id = m0.run_id
-                then m1.mrr_at_rate_lag_{{ n }}
-            else 0
-        end as end_c,
-        case
-            when m1.customer_key is not null and m1.run_id <> m0.run_id
-                then m1.mrr_at_rate_lag_{{ n }}
-            else 0
-        end as reactivated_c
-    from int_customer_month as m0
-    cross join parameters
-    left join int_customer_month as m1
-        on m0.customer_key = m1.customer_key and m0.month_idx + {{ n }} = m1.month_idx
-    where m0.month_idx + {{ n }} <= parameters.as_of_idx
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-),
-
--- per customer, netted over the window, then summed at the finest segment grain once
+-- per cohort member: start and end MRR under the policy, netted over the window, then
+-- summed at the finest segment grain; one window length at a time (bounded memory)
 fine as (
+    {%- for n in windows %}
     select
         as_of_idx,
         window_months,
@@ -52,8 +26,32 @@ fine as (
         sum(case when end_c = 0 then start_c else 0 end) as churn,
         sum(reactivated_c) as reactivated_mrr,
         sum(end_c) as end_mrr
-    from members
+    from (
+        select
+            m0.month_idx + {{ n }} as as_of_idx,
+            {{ n }} as window_months,
+            {{ segment_columns("m0") }},
+            m0.mrr as start_c,
+            case
+                when m1.customer_key is null then 0
+                when parameters.reactivation_policy = 'include' or m1.run_id = m0.run_id
+                    then m1.mrr_at_rate_lag_{{ n }}
+                else 0
+            end as end_c,
+            case
+                when m1.customer_key is not null and m1.run_id <> m0.run_id
+                    then m1.mrr_at_rate_lag_{{ n }}
+                else 0
+            end as reactivated_c
+        from int_customer_month as m0
+        cross join parameters
+        left join int_customer_month as m1
+            on m0.customer_key = m1.customer_key and m0.month_idx + {{ n }} = m1.month_idx
+        where m0.month_idx + {{ n }} <= parameters.as_of_idx
+    ) as members
     group by all
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 -- sums add up, so the company and every dimension roll up from the fine grain
