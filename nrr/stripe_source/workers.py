@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Executor, ProcessPoolExecutor, wait
 from datetime import UTC, datetime
@@ -58,6 +60,13 @@ class _QueueProgress:
         self.queue.put(("objects", dataset, objects))
 
 
+def _exit_with_parent(parent: int) -> None:
+    """An idle worker waits on a pipe it also holds open: it must notice a killed parent."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def _init_worker(
     settings: Settings,
     root: Path,
@@ -67,6 +76,8 @@ def _init_worker(
     stop: Any,
     parent: int,
 ) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the run
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     logger = logging.getLogger("nrr.stripe")
     logger.handlers = [QueueHandler(queue)]  # the parent logs them, with its own handlers
     logger.propagate = False

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,20 @@ def test_a_run_that_fails_midway_resumes_where_it_stopped(tmp_path, account, cle
     assert not relisted & finished_walks  # finished tasks were not listed again
 
 
+def survivors(data_dir) -> list[int]:
+    """Live processes started for `data_dir` (found by the NRR_DATA_DIR they inherited)."""
+    marker = f"NRR_DATA_DIR={data_dir}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            alive = proc.name.isdigit() and (proc / "stat").read_text().split(") ")[1][0] != "Z"
+            if alive and marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_a_killed_extraction_resumes_without_duplicates(tmp_path, account, clean_lake):
     with serve(account) as server:
         env = {
@@ -123,6 +138,11 @@ def test_a_killed_extraction_resumes_without_duplicates(tmp_path, account, clean
                 child.kill()
         state = StateStore(tmp_path / "lake" / "stripe" / "_state.json").state
         assert state.pending is not None and state.last_run is None
+        # its worker processes notice and exit instead of fetching on for nobody
+        deadline = time.monotonic() + 5
+        while survivors(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert survivors(tmp_path) == []
         result = extract(stripe_settings(tmp_path, server.url))
     assert result.resumed
     assert lake_rows(tmp_path) == clean_lake
