@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     stripe_max_retries: int = Field(
         6, ge=0, validation_alias=_alias("NRR_STRIPE_MAX_RETRIES", "stripe_max_retries")
     )
+    # list in forked worker processes (Linux) so page work uses every core; off: threads
+    stripe_worker_processes: bool = Field(
+        True, validation_alias=_alias("NRR_STRIPE_PROCESSES", "stripe_worker_processes")
+    )
     # customer metadata keys copied into the ledger as segment attributes (besides channel)
     stripe_metadata_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

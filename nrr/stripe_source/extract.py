@@ -161,7 +161,12 @@ class Run:
         def on_task(key: str, changes: dict) -> None:
             self.store.update_task(key, **changes)
 
-        if workers.processes_available() and self.settings.stripe_concurrency > 1:
+        settings = self.settings
+        if (
+            settings.stripe_worker_processes
+            and settings.stripe_concurrency > 1
+            and workers.processes_available()
+        ):
             workers.run_in_processes(
                 self.settings,
                 self.root,

@@ -28,8 +28,9 @@ def clean_lake(account, tmp_path_factory):
     return lake_rows(data)
 
 
+@pytest.mark.parametrize("processes", [True, False], ids=["worker-processes", "threads"])
 def test_429s_500s_and_dropped_connections_are_retried_to_the_same_lake(
-    tmp_path, account, clean_lake
+    tmp_path, account, clean_lake, processes
 ):
     faults = Faults(
         [
@@ -41,7 +42,8 @@ def test_429s_500s_and_dropped_connections_are_retried_to_the_same_lake(
         seed=3,
     )
     with serve(account, faults=faults) as server:
-        result = extract(stripe_settings(tmp_path, server.url))
+        settings = stripe_settings(tmp_path, server.url, stripe_worker_processes=processes)
+        result = extract(settings)
         injected = [r.fault for r in server.requests if r.fault]
     assert {"429", "500", "503", "drop"} <= set(injected)
     assert result.retries == len(injected)
