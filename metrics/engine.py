@@ -113,6 +113,12 @@ def _convert(native: str, rate: str) -> str:
     )
 
 
+def _at_rate_lag(single_currency: bool, alias: str | None, months: int) -> str:
+    """A backbone row's MRR at the rate of `months` earlier (its own MRR in one currency)."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}mrr" if single_currency else f"{prefix}mrr_at_rate_lag_{months}"
+
+
 def _band(alias: str, metric: str) -> str:
     """SQL picking the benchmark band of `metric` for a windows row, on its yearly pace."""
     scope = (
@@ -239,6 +245,7 @@ class Engine:
             "acv_band": _acv_band,
             "band": _band,
             "convert": _convert,
+            "at_rate_lag": functools.partial(_at_rate_lag, single_currency),
             "seed": lambda name: str(SEEDS_DIR / f"{name}.csv").replace("'", "''"),
             **_template_helpers(dimensions),
         }

@@ -2,6 +2,7 @@
 -- `mrr` is in reporting currency at the month's own rate; `mrr_at_rate_lag_<n>` is the same
 -- revenue at the rate of n months earlier, so an n-month window can compare start and end
 -- at one rate (constant currency: exchange-rate moves never look like expansion or churn).
+-- In a single-currency ledger they equal `mrr` and are not stored (see `at_rate_lag`).
 -- A customer absent in a month has MRR 0 that month.
 
 -- lines converted at the month's rate and at each window start's rate
@@ -35,13 +36,11 @@ customer_month as (
         customer_key,
         month_idx,
         sum(line_mrr) as mrr,
+        {%- if not single_currency %}
         {%- for n in windows %}
-        {%- if single_currency %}
-        sum(line_mrr) as mrr_at_rate_lag_{{ n }},
-        {%- else %}
         sum(line_mrr_at_rate_lag_{{ n }}) as mrr_at_rate_lag_{{ n }},
-        {%- endif %}
         {%- endfor %}
+        {%- endif %}
         max(struct_pack(
             line_mrr := line_mrr,
             currency := currency
@@ -62,9 +61,11 @@ sequenced as (
         customer_key,
         month_idx,
         cast(mrr as decimal(18, 6)) as mrr,
+        {%- if not single_currency %}
         {%- for n in windows %}
         cast(mrr_at_rate_lag_{{ n }} as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
+        {%- endif %}
         primary_line.currency as currency,
         {%- for dim in attributes %}
         primary_line.{{ q(dim) }} as {{ q(dim) }},
@@ -79,7 +80,7 @@ sequenced as (
         lead(month_idx) over by_month as next_idx,
         -- consecutive months share a run id (gaps and islands)
         month_idx - row_number() over by_month as run_id,
-        min(month_idx) over (partition by customer_key) as first_month_idx
+        first_value(month_idx) over by_month as first_month_idx
     from customer_month
     window by_month as (partition by customer_key order by month_idx)
 ),

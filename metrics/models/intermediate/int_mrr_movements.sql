@@ -16,11 +16,11 @@ changes as (
         case
             when prev_idx is null then 'new'
             when prev_idx < month_idx - 1 then 'reactivation'
-            when mrr_at_rate_lag_1 > prev_mrr then 'expansion'
-            when mrr_at_rate_lag_1 < prev_mrr then 'contraction'
+            when {{ at_rate_lag(none, 1) }} > prev_mrr then 'expansion'
+            when {{ at_rate_lag(none, 1) }} < prev_mrr then 'contraction'
         end as movement,
         case when prev_idx = month_idx - 1 then prev_mrr else 0 end as previous_mrr,
-        mrr_at_rate_lag_1 as mrr,
+        {{ at_rate_lag(none, 1) }} as mrr,
         null::varchar as churn_kind,
         case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
         case when prev_idx = month_idx - 1 then prev_currency else currency end as currency,

@@ -39,7 +39,7 @@ closing as (
         case when prev_idx = month_idx - 1 then {{ q("prev_" ~ dim) }} else {{ q(dim) }} end
             as {{ q(dim) }},
         {%- endfor %}
-        mrr_at_rate_lag_1 as closing_mrr_constant,
+        {{ at_rate_lag(none, 1) }} as closing_mrr_constant,
         mrr as closing_mrr
     from int_customer_month
 ),

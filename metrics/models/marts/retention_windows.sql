@@ -35,12 +35,12 @@ fine as (
             case
                 when m1.customer_key is null then 0
                 when parameters.reactivation_policy = 'include' or m1.run_id = m0.run_id
-                    then m1.mrr_at_rate_lag_{{ n }}
+                    then {{ at_rate_lag("m1", n) }}
                 else 0
             end as end_c,
             case
                 when m1.customer_key is not null and m1.run_id <> m0.run_id
-                    then m1.mrr_at_rate_lag_{{ n }}
+                    then {{ at_rate_lag("m1", n) }}
                 else 0
             end as reactivated_c
         from int_customer_month as m0
