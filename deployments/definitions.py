@@ -6,7 +6,7 @@ needed) and by tests. For a process work pool, see deployments/prefect.yaml.
 
 from __future__ import annotations
 
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.backfill import backfill
@@ -23,9 +23,13 @@ DAILY_EXTRACT_CRON = "0 5 * * *"
 def build_deployments(settings: Settings, data_dir: str | None = None) -> list[RunnerDeployment]:
     """Deployments with schedules from the settings (NRR_CLOSE_CRON, NRR_CLOSE_TIMEZONE)."""
     common = {"data_dir": data_dir} if data_dir else {}
+    # module entrypoints (flows.monthly_close.monthly_close): runs import the installed
+    # package, whatever the runner's working directory
+    by_module = {"entrypoint_type": EntrypointType.MODULE_PATH}
     return [
         monthly_close.to_deployment(
             name=CLOSE_DEPLOYMENT,
+            **by_module,
             schedules=[Cron(settings.close_cron, timezone=settings.close_timezone)],
             parameters={**common},
             description="Close the month that just ended: extract, validate, compute, "
@@ -34,12 +38,14 @@ def build_deployments(settings: Settings, data_dir: str | None = None) -> list[R
         ),
         backfill.to_deployment(
             name=BACKFILL_DEPLOYMENT,
+            **by_module,
             parameters={**common},
             description="Snapshot a range of months on demand (from_month, to_month).",
             tags=["nrr", "backfill"],
         ),
         extract.to_deployment(
             name=EXTRACT_DEPLOYMENT,
+            **by_module,
             schedules=[Cron(DAILY_EXTRACT_CRON, timezone=settings.close_timezone)],
             parameters={**common},
             description="Incremental Stripe extraction, daily.",

@@ -4,7 +4,7 @@ Prefect API is picked up by a runner, completes, and writes its snapshots."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+import importlib
 
 import duckdb
 from prefect.client.orchestration import get_client
@@ -19,8 +19,6 @@ from deployments.definitions import (
 )
 from nrr.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_definitions_load_with_their_schedules():
     deployments = {
@@ -31,12 +29,12 @@ def test_definitions_load_with_their_schedules():
     close = deployments[CLOSE_DEPLOYMENT].schedules[0].schedule
     assert (close.cron, close.timezone) == ("0 7 3 * *", "Europe/Paris")
     assert deployments[BACKFILL_DEPLOYMENT].schedules == []
-    for deployment in deployments.values():
-        assert (REPO / deployment.entrypoint.split(":")[0]).is_file()
+    for deployment in deployments.values():  # module entrypoints that import
+        module, _, name = deployment.entrypoint.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
 
 
 def test_backfill_deployment_run_completes_and_writes_snapshots(tmp_path, ledger_file, monkeypatch):
-    monkeypatch.chdir(REPO)  # entrypoints are paths relative to the repository
     data = tmp_path / "data"
     deployments = build_deployments(Settings(), data_dir=str(data))  # (sync: outside the loop)
 
