@@ -25,7 +25,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole pipeline on built-in sample data: no Stripe, Slack or Prefect setup."""
         from nrr.cli import settings_for
+        from nrr.commands.orchestration import quiet_user_errors
         from nrr.demo import print_summary, run_demo
+
+        quiet_user_errors()
 
         console = Console()
         settings = settings_for(data_dir=data_dir)

@@ -7,6 +7,7 @@ by default, a Prefect server or Cloud when PREFECT_API_URL is set.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -28,12 +29,48 @@ Ledger = Annotated[
 ]
 
 
+class _UserErrorsWithoutTraceback(logging.Filter):
+    """Prefect logs a failed run with its traceback; for a user mistake (a bad ledger, a
+    missing key) the one-line reason is the whole story, so the traceback is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and _is_user_error(record.exc_info[1]):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _is_user_error(exc: BaseException | None) -> bool:
+    from tasks.common import StepFailed
+
+    while exc is not None:
+        if isinstance(exc, NrrError):
+            return True
+        if not isinstance(exc, StepFailed):
+            return False
+        exc = exc.__cause__
+    return False
+
+
+def quiet_user_errors() -> None:
+    """Install the filter on Prefect's run loggers' handlers (after Prefect set them up)."""
+    import prefect  # noqa: F401  (configures Prefect's logging)
+
+    quiet = _UserErrorsWithoutTraceback()
+    for name in ("prefect.flow_runs", "prefect.task_runs", "prefect"):
+        logger = logging.getLogger(name)
+        for handler in [*logger.handlers, *logging.getLogger().handlers]:
+            if quiet not in handler.filters:
+                handler.addFilter(quiet)
+
+
 def _run_flow(call):
     """Run a flow; turn its failure into one clear sentence (the step that failed and why)."""
     from prefect.exceptions import PrefectException
 
     from tasks.common import StepFailed
 
+    quiet_user_errors()
     try:
         return call()
     except StepFailed as exc:
