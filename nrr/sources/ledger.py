@@ -110,6 +110,47 @@ def _as_date(expr: str) -> str:
     return f"coalesce(try_cast({expr} as date), try_cast(try_cast({expr} as timestamp) as date))"
 
 
+def typed_rows_sql(relation: str, present: set[str], attributes: tuple[str, ...]) -> str:
+    """The ledger's parsing rules, once: raw text per column, then typed values.
+
+    Columns: `_row`, the trimmed texts (`customer_id_text`, `start_text`, `end_text`,
+    `mrr_text`, `currency_text`, `churn_kind_text`), the attributes, and the parsed
+    `start_date`, `end_date` (null when unparsable) and `mrr` (exact decimal). The loader
+    and the data-quality gate (expectations/ledger_input.py) both read ledgers through it.
+    """
+    attribute_sql = "".join(
+        f",\n                {_text(name, present)} as {_quote(name)}" for name in attributes
+    )
+    return f"""
+        with raw as (
+            select
+                {ROW_COLUMN},
+                {_text("customer_id", present)} as customer_id_text,
+                {_text("start_date", present)} as start_text,
+                {_text("end_date", present)} as end_text,
+                {_text("mrr", present)} as mrr_text,
+                lower({_text("currency", present)}) as currency_text,
+                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}
+            from {relation}
+        )
+        select
+            *,
+            {_as_date("start_text")} as start_date,
+            {_as_date("end_text")} as end_date,
+            try_cast(mrr_text as decimal(18, 6)) as mrr
+        from raw
+    """
+
+
+def normalised_arrow(path: Path) -> pa.Table:
+    """The file read, its column names normalised and a `_row` number added."""
+    return _normalise_names(read_arrow(Path(path)), str(path))
+
+
+def attribute_columns(arrow_table: pa.Table) -> tuple[str, ...]:
+    return tuple(c for c in arrow_table.column_names if c not in KNOWN_COLUMNS and c != ROW_COLUMN)
+
+
 def load_ledger(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -148,39 +189,14 @@ def load_ledger_arrow(
     """Same as `load_ledger` for a ledger already in memory (e.g. derived from Stripe)."""
     arrow_table = _normalise_names(arrow_table, source)
     present = set(arrow_table.column_names)
-    attributes = tuple(
-        name
-        for name in arrow_table.column_names
-        if name not in KNOWN_COLUMNS and name != ROW_COLUMN
-    )
+    attributes = attribute_columns(arrow_table)
     con.register("_ledger_input", arrow_table)
     codes = ", ".join(f"'{code}'" for code in sorted(ISO_4217_CODES))
     kinds = ", ".join(f"'{kind}'" for kind in CHURN_KINDS)
-    attribute_sql = "".join(
-        f",\n            {_text(name, present)} as {_quote(name)}" for name in attributes
-    )
     con.execute(
         f"""
         create or replace temp table _ledger_typed as
-        with raw as (
-            select
-                {ROW_COLUMN},
-                {_text("customer_id", present)} as customer_id_text,
-                {_text("start_date", present)} as start_text,
-                {_text("end_date", present)} as end_text,
-                {_text("mrr", present)} as mrr_text,
-                lower({_text("currency", present)}) as currency_text,
-                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}
-            from _ledger_input
-        ),
-        typed as (
-            select
-                *,
-                {_as_date("start_text")} as start_date,
-                {_as_date("end_text")} as end_date,
-                try_cast(mrr_text as decimal(18, 6)) as mrr
-            from raw
-        )
+        with typed as ({typed_rows_sql("_ledger_input", present, attributes)})
         select
             *,
             case
