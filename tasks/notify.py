@@ -19,15 +19,9 @@ def build_report(settings: Settings, published: PublishResult, warnings: list[st
     from nrr.locking import warehouse_lock
     from nrr.reporting.html import report_path, write_html_report
     from nrr.slack.service import build_close_summary
-    from nrr.slack.summary import Restatement
     from nrr.warehouse import read_warehouse
 
-    restatements = [
-        Restatement(
-            published.period, r.window_months, r.dimension, r.segment, r.metric, r.old, r.new
-        )
-        for r in published.restatements
-    ]
+    restatements = list(published.restatements)
     with warehouse_lock(settings):
         con = read_warehouse(settings)
         try:

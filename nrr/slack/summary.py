@@ -7,43 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from nrr.reporting.figures import Figures
+from nrr.snapshots.restatement import RATIO_METRICS, Restatement
 
-RATIO_METRICS = frozenset(
-    {
-        "nrr",
-        "grr",
-        "nrr_annualised",
-        "grr_annualised",
-        "expansion_rate",
-        "contraction_rate",
-        "churn_rate",
-        "logo_retention",
-    }
-)
-
-
-@dataclass
-class Restatement:
-    """One published figure that moved between two snapshot versions of the same month."""
-
-    as_of: date
-    window_months: int
-    dimension: str
-    segment: str
-    metric: str
-    old: float | None
-    new: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.old is None or self.new is None:
-            return None
-        return self.new - self.old
-
-    @property
-    def is_ratio(self) -> bool:
-        """Ratios (NRR, GRR, rates) move in points; money figures do not."""
-        return self.metric in RATIO_METRICS
+__all__ = ["RATIO_METRICS", "BlockedFailure", "CloseSummary", "Restatement"]
 
 
 @dataclass

@@ -25,6 +25,7 @@ from nrr.snapshots.month_figures import (
     MonthMeta,
     read_meta,
 )
+from nrr.snapshots.restatement import Restatement
 from nrr.warehouse import read_warehouse
 
 RESTATED_METRICS = (
@@ -87,24 +88,6 @@ FIGURE_TABLES = {
 
 
 @dataclass
-class RestatedFigure:
-    """One published figure that moved between two versions of a month."""
-
-    window_months: int
-    dimension: str
-    segment: str
-    metric: str
-    old: float | None
-    new: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.old is None or self.new is None:
-            return None
-        return self.new - self.old
-
-
-@dataclass
 class PublishResult:
     """What publishing a month did: published (v1), restated (v2+), unchanged or skipped."""
 
@@ -113,7 +96,7 @@ class PublishResult:
     snapshot_id: str | None
     version: int | None
     previous_snapshot_id: str | None = None
-    restatements: list[RestatedFigure] = field(default_factory=list)
+    restatements: list[Restatement] = field(default_factory=list)
     message: str = ""
 
     @property
@@ -173,8 +156,8 @@ def already_checked(
 
 
 def _restatements(
-    con: duckdb.DuckDBPyConnection, previous_id: str, windows: Path
-) -> list[RestatedFigure]:
+    con: duckdb.DuckDBPyConnection, previous_id: str, windows: Path, period: date
+) -> list[Restatement]:
     """Every published window figure that differs between the previous version and now."""
     pairs = ", ".join(
         f"struct_pack(metric := '{m}', old := old.{m}::double, new := new.{m}::double)"
@@ -201,7 +184,7 @@ def _restatements(
         """,
         [previous_id],
     ).fetchall()
-    return [RestatedFigure(*row) for row in rows]
+    return [Restatement(period, *row) for row in rows]
 
 
 def _figures_differ(con: duckdb.DuckDBPyConnection, previous_id: str, staged: Path) -> bool:
@@ -257,9 +240,9 @@ def _publish(
         _ensure_figure_table(con, table, staged / file)
     latest = latest_snapshot(con, period)
     now = datetime.now(UTC).replace(tzinfo=None)
-    restated: list[RestatedFigure] = []
+    restated: list[Restatement] = []
     if latest:
-        restated = _restatements(con, str(latest["snapshot_id"]), staged / WINDOWS_FILE)
+        restated = _restatements(con, str(latest["snapshot_id"]), staged / WINDOWS_FILE, period)
         if not restated and not _figures_differ(con, str(latest["snapshot_id"]), staged):
             con.execute(
                 "insert into snapshot_checks values (?, ?, ?, ?, ?, ?, 'unchanged')",
