@@ -10,13 +10,13 @@ import json
 import sys
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from nrr.cli_options import DataDirOption, LedgerOption
 from nrr.errors import LedgerError, NrrError
 
 app = typer.Typer(
@@ -55,21 +55,6 @@ def parse_month(value: str | None) -> date | None:
 
 
 MonthOption = Annotated[str, typer.Option(help="Month as YYYY-MM.", show_default=False)]
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory (warehouse, lake, outbox, reports). Env: NRR_DATA_DIR.",
-        show_default="./data",
-    ),
-]
-LedgerOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--ledger",
-        help="Revenue ledger (CSV or Parquet). Without it, the Stripe lake in the data dir.",
-    ),
-]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="table for people, json for scripts.")
 ]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from nrr.cli_options import DataDirOption
 from nrr.settings import Settings
 
 
@@ -59,8 +58,10 @@ def _check_slack(settings: Settings) -> str:
     if settings.slack_webhook_url is not None:
         return "Slack incoming webhook configured (messages only, no chart files)"
     if settings.environment == "prod":
-        raise RuntimeError("NRR_ENVIRONMENT=prod but neither SLACK_BOT_TOKEN nor "
-                           "SLACK_WEBHOOK_URL is set: leadership would get nothing")
+        raise RuntimeError(
+            "NRR_ENVIRONMENT=prod but neither SLACK_BOT_TOKEN nor "
+            "SLACK_WEBHOOK_URL is set: leadership would get nothing"
+        )
     return f"no Slack credentials: messages go to the outbox {settings.outbox_dir}"
 
 
@@ -121,7 +122,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def doctor(
-        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")] = None,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Check the configuration: keys, Stripe and Slack reachable, data dir, Prefect."""
         from nrr.cli import settings_for

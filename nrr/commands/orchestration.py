@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from nrr.cli_options import DataDirOption, LedgerOption
 from nrr.errors import NrrError
 
 console = Console()
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory. Env: NRR_DATA_DIR.", show_default="./data"),
-]
-Ledger = Annotated[
-    Path | None,
-    typer.Option("--ledger", help="Revenue ledger file; without it, the Stripe lake."),
-]
+DataDir = DataDirOption
+Ledger = LedgerOption
 
 
 class _UserErrorsWithoutTraceback(logging.Filter):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from nrr.cli_options import DataDirOption
 from nrr.errors import NrrError
 
 
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         month: Annotated[
             str | None, typer.Option("--month", help="Only this month, YYYY-MM.")
         ] = None,
-        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")] = None,
+        data_dir: DataDirOption = None,
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """List snapshot versions and restatements (which figures moved, by how much)."""

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from nrr.cli_options import DataDirOption, LedgerOption
+
 
 class Scope(str, Enum):  # noqa: UP042 (typer renders str enums as choices)
     all = "all"
@@ -25,23 +27,6 @@ class Scope(str, Enum):  # noqa: UP042 (typer renders str enums as choices)
 class Format(str, Enum):  # noqa: UP042
     table = "table"
     json = "json"
-
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory (warehouse, lake, validation runs). Env: NRR_DATA_DIR.",
-        show_default="./data",
-    ),
-]
-LedgerOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--ledger",
-        help="Revenue ledger (CSV or Parquet). Without it, the Stripe lake in the data dir.",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
