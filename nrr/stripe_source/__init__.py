@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ExtractResult", "check_access", "extract", "ledger_from_lake"]
+# (`extract` is not re-exported: the submodule of that name would shadow it)
+__all__ = ["ExtractResult", "check_access", "ledger_from_lake"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("extract", "check_access", "ExtractResult"):
-        from nrr.stripe_source import extract as module
+    if name in ("check_access", "ExtractResult"):
+        import importlib
 
+        # the submodule `extract` shadows the function of the same name once imported
+        module = importlib.import_module("nrr.stripe_source.extract")
         return getattr(module, name)
     if name == "ledger_from_lake":
         from nrr.stripe_source.ledger import ledger_from_lake
