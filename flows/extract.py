@@ -9,7 +9,9 @@ from tasks.extract import extract_stripe
 
 
 @flow(name="extract", flow_run_name="extract-stripe")
-def extract(data_dir: str | None = None, full: bool = False) -> dict[str, object]:
+def extract(
+    data_dir: str | None = None, full: bool = False, progress: bool = False
+) -> dict[str, object]:
     """Fetch what changed in Stripe since the last run (or everything with `full`)."""
     settings = flow_settings(data_dir)
-    return step("extract", extract_stripe, settings, full)
+    return step("extract", extract_stripe, settings, full, progress)

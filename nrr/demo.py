@@ -126,7 +126,7 @@ def _run_flows(console: Console, data_dir: Path, first: date, closed: date,
 
     console.rule("Prefect flows (ephemeral mode)")
     started = time.perf_counter()
-    extracted = extract(data_dir=str(data_dir))
+    extracted = extract(data_dir=str(data_dir), progress=True)
     timings["extract"] = time.perf_counter() - started
     console.print(
         f"[green]✓[/green] extract ({extracted['mode']}): "

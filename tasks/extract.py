@@ -16,11 +16,17 @@ from tasks.common import logger
     timeout_seconds=4 * 3600,
     cache_policy=NO_CACHE,
 )
-def extract_stripe(settings: Settings, full: bool = False) -> dict[str, object]:
-    """Fetch what changed in Stripe into the raw lake (incremental unless `full`)."""
+def extract_stripe(
+    settings: Settings, full: bool = False, progress: bool = False
+) -> dict[str, object]:
+    """Fetch what changed in Stripe into the raw lake (incremental unless `full`).
+
+    `progress` draws a live bar on the terminal (for people at a command line); the counts
+    and rate are logged to Prefect either way.
+    """
     from nrr.stripe_source.extract import extract
 
-    result = extract(settings, full=full)
+    result = extract(settings, full=full, progress=progress)
     counts = ", ".join(f"{name} {count:,}" for name, count in sorted(result.counts.items()))
     logger().info(
         "Stripe %s extraction %s: %s objects in %.1fs with %s requests (%s)",
