@@ -32,6 +32,7 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("staging", "stg_ledger__revenue_periods"),
     ("staging", "stg_fx__rates"),
     ("intermediate", "int_customers"),
+    ("intermediate", "int_segments"),
     ("intermediate", "int_months"),
     ("intermediate", "int_fx_monthly"),
     ("intermediate", "int_customer_month_lines"),
@@ -146,9 +147,6 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
             f"coalesce({prefix}{quote(col)}, '(none)') as {quote(col)}" for col in grouped
         )
 
-    def segment_keys() -> str:
-        return ", ".join(quote(col) for col in grouped)
-
     def dimension_label() -> str:
         whens = " ".join(f"when grouping({quote(col)}) = 0 then {literal(col)}" for col in grouped)
         return f"case {whens} else 'all' end"
@@ -162,7 +160,6 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
 
     return {
         "segment_columns": segment_columns,
-        "segment_keys": segment_keys,
         "dimension_label": dimension_label,
         "segment_label": segment_label,
         "grouping_sets": grouping_sets,

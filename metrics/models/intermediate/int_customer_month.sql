@@ -30,7 +30,8 @@ with converted as (
 ),
 {%- endif %}
 
--- one row per customer and month; the largest line names the customer's attributes
+-- one row per customer and month; the largest line names the customer's segment
+-- (its amount in micro-units, then its segment key, packed in one number: max picks it)
 customer_month as (
     select
         customer_key,
@@ -41,13 +42,9 @@ customer_month as (
         sum(line_mrr_at_rate_lag_{{ n }}) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
         {%- endif %}
-        max(struct_pack(
-            line_mrr := line_mrr,
-            currency := currency
-            {%- for dim in attributes %},
-            {{ q(dim) }} := {{ q(dim) }}
-            {%- endfor %}
-        )) as primary_line,
+        max(
+            cast(cast(line_mrr as decimal(38, 6)) * 1000000 as hugeint) * 4294967296 + segment_key
+        ) as primary_line,
         bool_or(ends_involuntary) as ends_involuntary,
         bool_or(ends_voluntary) as ends_voluntary
     from converted
@@ -66,17 +63,14 @@ sequenced as (
         cast(mrr_at_rate_lag_{{ n }} as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
         {%- endif %}
-        primary_line.currency as currency,
-        {%- for dim in attributes %}
-        primary_line.{{ q(dim) }} as {{ q(dim) }},
-        {%- endfor %}
+        cast(primary_line % 4294967296 as integer) as segment_key,
         case
             when ends_involuntary then 'involuntary'
             when ends_voluntary then 'voluntary'
         end as ending_kind,
         lag(month_idx) over by_month as prev_idx,
         cast(lag(mrr) over by_month as decimal(18, 6)) as prev_mrr,
-        lag(primary_line) over by_month as prev_line,
+        cast(lag(primary_line) over by_month % 4294967296 as integer) as prev_line_key,
         lead(month_idx) over by_month as next_idx,
         -- consecutive months share a run id (gaps and islands)
         month_idx - row_number() over by_month as run_id,
@@ -87,13 +81,9 @@ sequenced as (
 
 final as (
     select
-        sequenced.* exclude (prev_line),
+        sequenced.* exclude (prev_line_key),
         {{ acv_band("sequenced.mrr") }} as acv_band,
-        case when prev_idx = month_idx - 1 then prev_line.currency end as prev_currency,
-        {%- for dim in attributes %}
-        case when prev_idx = month_idx - 1 then prev_line.{{ q(dim) }} end
-            as {{ q("prev_" ~ dim) }},
-        {%- endfor %}
+        case when prev_idx = month_idx - 1 then prev_line_key end as prev_segment_key,
         case
             when prev_idx = month_idx - 1 then {{ acv_band("sequenced.prev_mrr") }}
         end as prev_acv_band

@@ -1,8 +1,8 @@
 -- Month-over-month MRR movements per customer, classified exactly as the metric contract's
 -- table reads. Both months are compared at the opening month's rate (constant currency),
 -- so an exchange-rate move is never an expansion or a contraction. No row for no change.
--- Each movement carries the customer's segment at its start: the previous month's for an
--- existing customer, the current month's for a new or returning one.
+-- Each movement carries the customer's segment (key) at its start: the previous month's for
+-- an existing customer, the current month's for a new or returning one.
 
 with parameters as (
     select * from run_parameters
@@ -23,11 +23,8 @@ changes as (
         {{ at_rate_lag(none, 1) }} as mrr,
         null::varchar as churn_kind,
         case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
-        case when prev_idx = month_idx - 1 then prev_currency else currency end as currency,
-        {%- for dim in attributes %}
-        case when prev_idx = month_idx - 1 then {{ q("prev_" ~ dim) }} else {{ q(dim) }} end
-            as {{ q(dim) }},
-        {%- endfor %}
+        case when prev_idx = month_idx - 1 then prev_segment_key else segment_key end
+            as segment_key,
     from int_customer_month
 ),
 
@@ -41,10 +38,7 @@ churns as (
         cast(0 as decimal(18, 6)) as mrr,
         ending_kind as churn_kind,
         acv_band,
-        currency,
-        {%- for dim in attributes %}
-        {{ q(dim) }},
-        {%- endfor %}
+        segment_key,
     from int_customer_month
     cross join parameters
     where (next_idx is null or next_idx > month_idx + 1)

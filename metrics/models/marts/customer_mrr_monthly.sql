@@ -11,14 +11,15 @@ final as (
         {{ month_date("backbone.month_idx") }} as month,
         customers.customer_id,
         cast(backbone.mrr as double) as mrr,
-        backbone.currency,
+        segments.currency,
         {%- for dim in attributes %}
-        backbone.{{ q(dim) }},
+        segments.{{ q(dim) }},
         {%- endfor %}
         backbone.acv_band,
         {{ month_date("backbone.first_month_idx") }} as cohort_month
     from backbone
     inner join int_customers as customers on backbone.customer_key = customers.customer_key
+    inner join int_segments as segments on backbone.segment_key = segments.segment_key
 )
 
 select * from final

@@ -19,10 +19,7 @@ opening as (
     select
         backbone.month_idx + 1 as month_idx,
         backbone.acv_band,
-        backbone.currency,
-        {%- for dim in attributes %}
-        backbone.{{ q(dim) }},
-        {%- endfor %}
+        backbone.segment_key,
         backbone.mrr as opening_mrr
     from int_customer_month as backbone
     cross join parameters
@@ -34,11 +31,8 @@ closing as (
     select
         month_idx,
         case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
-        case when prev_idx = month_idx - 1 then prev_currency else currency end as currency,
-        {%- for dim in attributes %}
-        case when prev_idx = month_idx - 1 then {{ q("prev_" ~ dim) }} else {{ q(dim) }} end
-            as {{ q(dim) }},
-        {%- endfor %}
+        case when prev_idx = month_idx - 1 then prev_segment_key else segment_key end
+            as segment_key,
         {{ at_rate_lag(none, 1) }} as closing_mrr_constant,
         mrr as closing_mrr
     from int_customer_month
@@ -48,10 +42,7 @@ movements as (
     select
         month_idx,
         acv_band,
-        currency,
-        {%- for dim in attributes %}
-        {{ q(dim) }},
-        {%- endfor %}
+        segment_key,
         case when movement = 'new' then amount end as new,
         case when movement = 'reactivation' then amount end as reactivation,
         case when movement = 'expansion' then amount end as expansion,
@@ -68,20 +59,12 @@ unioned as (
     select * from movements
 ),
 
-labelled as (
-    select
-        month_idx,
-        {{ segment_columns() }},
-        opening_mrr, closing_mrr_constant, closing_mrr, new, reactivation, expansion,
-        contraction, churn
-    from unioned
-),
-
--- summed at the finest segment grain once; the dimensions roll up from it
+-- summed per month, ACV band and segment key once (numbers only: cheap)
 fine as (
     select
         month_idx,
-        {{ segment_keys() }},
+        acv_band,
+        segment_key,
         sum(opening_mrr) as opening_mrr,
         sum(new) as new,
         sum(reactivation) as reactivation,
@@ -90,8 +73,18 @@ fine as (
         sum(churn) as churn,
         sum(closing_mrr_constant) as closing_mrr_constant,
         sum(closing_mrr) as closing_mrr
-    from labelled
-    group by all
+    from unioned
+    group by month_idx, acv_band, segment_key
+),
+
+-- the segment texts, from the small segments table; the dimensions roll up from here
+labelled as (
+    select
+        fine.month_idx,
+        {{ segment_columns() }},
+        fine.* exclude (month_idx, acv_band, segment_key)
+    from fine
+    inner join int_segments as segments on fine.segment_key = segments.segment_key
 ),
 
 grouped as (
@@ -107,7 +100,7 @@ grouped as (
         coalesce(sum(churn), 0) as churn,
         coalesce(sum(closing_mrr_constant), 0) as closing_mrr_constant,
         coalesce(sum(closing_mrr), 0) as closing_mrr
-    from fine
+    from labelled
     group by grouping sets ({{ grouping_sets("month_idx") }})
 ),
 

@@ -15,12 +15,13 @@ final as (
         cast(movements.mrr as double) as mrr,
         movements.churn_kind,
         movements.acv_band,
-        movements.currency,
+        segments.currency,
         {%- for dim in attributes %}
-        movements.{{ q(dim) }},
+        segments.{{ q(dim) }},
         {%- endfor %}
     from movements
     inner join int_customers as customers on movements.customer_key = customers.customer_key
+    inner join int_segments as segments on movements.segment_key = segments.segment_key
 )
 
 select * from final

@@ -17,7 +17,8 @@ fine as (
     select
         as_of_idx,
         window_months,
-        {{ segment_keys() }},
+        acv_band,
+        segment_key,
         count(*) as cohort_customers,
         count_if(end_c > 0) as retained_customers,
         sum(start_c) as start_mrr,
@@ -30,7 +31,8 @@ fine as (
         select
             m0.month_idx + {{ n }} as as_of_idx,
             {{ n }} as window_months,
-            {{ segment_columns("m0") }},
+            m0.acv_band,
+            m0.segment_key,
             m0.mrr as start_c,
             case
                 when m1.customer_key is null then 0
@@ -54,6 +56,17 @@ fine as (
     {%- endfor %}
 ),
 
+-- the segment texts, from the small segments table
+labelled as (
+    select
+        fine.as_of_idx,
+        fine.window_months,
+        {{ segment_columns() }},
+        fine.* exclude (as_of_idx, window_months, acv_band, segment_key)
+    from fine
+    inner join int_segments as segments on fine.segment_key = segments.segment_key
+),
+
 -- sums add up, so the company and every dimension roll up from the fine grain
 grouped as (
     select
@@ -69,7 +82,7 @@ grouped as (
         sum(churn) as churn,
         sum(reactivated_mrr) as reactivated_mrr,
         sum(end_mrr) as end_mrr
-    from fine
+    from labelled
     group by grouping sets ({{ grouping_sets("as_of_idx, window_months") }})
 ),
 
