@@ -24,6 +24,7 @@ from nrr.errors import BridgeError, FxRateError, NrrError
 MODELS_DIR = Path(__file__).parent / "models"
 SEEDS_DIR = Path(__file__).parent / "seeds"
 KNOWN_LEDGER_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
+MAX_SEGMENT_COMBINATIONS = 1_048_576  # segment keys are packed in 20 bits
 BRIDGE_TOLERANCE = 0.005  # half a cent: the bridge must reconcile to the cent
 
 # The models in dependency order. Staging and intermediate models are temporary tables of the
@@ -328,6 +329,8 @@ class Engine:
         result.timings[name] = time.perf_counter() - started
         if name == "int_fx_monthly":
             self._check_rates()
+        if name == "int_segments":
+            self._check_segment_count()
         if name == "mrr_bridge":
             self._check_bridge()
 
@@ -356,6 +359,15 @@ class Engine:
             raise FxRateError(
                 f"no exchange rate to {self.params.reporting_currency.upper()} for {names}: "
                 "add them to the rates file (NRR_FX_RATES) or the fx_rates setting"
+            )
+
+    def _check_segment_count(self) -> None:
+        count = self.con.execute("select count(*) from int_segments").fetchone()[0]
+        if count >= MAX_SEGMENT_COMBINATIONS:
+            raise NrrError(
+                f"the ledger's attribute columns form {count:,} distinct combinations (limit "
+                f"{MAX_SEGMENT_COMBINATIONS:,}); name fewer segment attributes or drop "
+                "identifier-like columns from the ledger"
             )
 
     def _check_bridge(self) -> None:

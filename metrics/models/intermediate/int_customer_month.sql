@@ -31,7 +31,7 @@ with converted as (
 {%- endif %}
 
 -- one row per customer and month; the largest line names the customer's segment
--- (its amount in micro-units, then its segment key, packed in one number: max picks it)
+-- (its amount in cents, then its segment key, packed in one 64-bit number: max picks it)
 customer_month as (
     select
         customer_key,
@@ -43,7 +43,7 @@ customer_month as (
         {%- endfor %}
         {%- endif %}
         max(
-            cast(cast(line_mrr as decimal(38, 6)) * 1000000 as hugeint) * 4294967296 + segment_key
+            cast(round(line_mrr * 100) as bigint) * 1048576 + segment_key
         ) as primary_line,
         bool_or(ends_involuntary) as ends_involuntary,
         bool_or(ends_voluntary) as ends_voluntary
@@ -63,14 +63,14 @@ sequenced as (
         cast(mrr_at_rate_lag_{{ n }} as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
         {%- endif %}
-        cast(primary_line % 4294967296 as integer) as segment_key,
+        cast(primary_line % 1048576 as integer) as segment_key,
         case
             when ends_involuntary then 'involuntary'
             when ends_voluntary then 'voluntary'
         end as ending_kind,
         lag(month_idx) over by_month as prev_idx,
         cast(lag(mrr) over by_month as decimal(18, 6)) as prev_mrr,
-        cast(lag(primary_line) over by_month % 4294967296 as integer) as prev_line_key,
+        cast(lag(primary_line) over by_month % 1048576 as integer) as prev_line_key,
         lead(month_idx) over by_month as next_idx,
         -- consecutive months share a run id (gaps and islands)
         month_idx - row_number() over by_month as run_id,
