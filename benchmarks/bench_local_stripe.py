@@ -47,8 +47,9 @@ def _small_requests(url: str, count: int) -> None:
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port))
     for _ in range(count):
-        conn.request("GET", "/v1/coupons?limit=1",
-                     headers={"Authorization": "Bearer sk_test_local"})
+        conn.request(
+            "GET", "/v1/coupons?limit=1", headers={"Authorization": "Bearer sk_test_local"}
+        )
         conn.getresponse().read()
     conn.close()
 
@@ -70,9 +71,11 @@ def generation(customers: int) -> None:
     account, wall, cpu = _timed(lambda: generate_account(customers, 36, seed=7))
     truth, twall, _ = _timed(lambda: account.truth)
     counts = account.summary()
-    print(f"generate {customers:>7,} customers x 36 months: {wall:6.1f} s wall, {cpu:6.1f} s "
-          f"CPU; truth {twall:4.1f} s ({truth.num_rows:,} rows); {counts['invoices']:,} "
-          f"invoices, {counts['invoice_lines']:,} lines, {counts['events']:,} events")
+    print(
+        f"generate {customers:>7,} customers x 36 months: {wall:6.1f} s wall, {cpu:6.1f} s "
+        f"CPU; truth {twall:4.1f} s ({truth.num_rows:,} rows); {counts['invoices']:,} "
+        f"invoices, {counts['invoice_lines']:,} lines, {counts['events']:,} events"
+    )
 
 
 def serving(customers: int) -> None:
@@ -80,21 +83,26 @@ def serving(customers: int) -> None:
     with serve(account) as server:
         for label in ("cold (first render)", "warm (cached JSON)"):
             (objects, pages), wall, _ = _timed(lambda: _walk(server.url, "/v1/invoices"))
-            print(f"list invoices, limit=100, {label}: {objects:,} objects in {pages} pages, "
-                  f"{wall:.2f} s = {objects / wall:,.0f} objects/s, {pages / wall:,.0f} pages/s")
+            print(
+                f"list invoices, limit=100, {label}: {objects:,} objects in {pages} pages, "
+                f"{wall:.2f} s = {objects / wall:,.0f} objects/s, {pages / wall:,.0f} pages/s"
+            )
         count, wall, _ = _timed(lambda: _client_walk(server.url))
         print(f"same walk through stripe.StripeClient.raw_request: {count / wall:,.0f} objects/s")
         _, wall, _ = _timed(lambda: _small_requests(server.url, 3000))
         print(f"small requests, 1 connection: {3000 / wall:,.0f} requests/s")
-        threads = [threading.Thread(target=_small_requests, args=(server.url, 750))
-                   for _ in range(4)]
+        threads = [
+            threading.Thread(target=_small_requests, args=(server.url, 750)) for _ in range(4)
+        ]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        print(f"small requests, 4 connections: {3000 / (time.perf_counter() - started):,.0f} "
-              "requests/s")
+        print(
+            f"small requests, 4 connections: {3000 / (time.perf_counter() - started):,.0f} "
+            "requests/s"
+        )
         server.rate_limit = 25
         server.clear_requests()
         deadline = time.perf_counter() + 4
@@ -104,9 +112,11 @@ def serving(customers: int) -> None:
             conn.request("GET", "/v1/coupons", headers={"Authorization": "Bearer sk_test_local"})
             conn.getresponse().read()
         ok = sum(r.status == 200 for r in server.requests)
-        print(f"rate ceiling 25/s, greedy client for 4 s: {ok} answered 200 "
-              f"({ok / 4:.1f}/s incl. the 1-second burst), "
-              f"{sum(r.status == 429 for r in server.requests)} got 429")
+        print(
+            f"rate ceiling 25/s, greedy client for 4 s: {ok} answered 200 "
+            f"({ok / 4:.1f}/s incl. the 1-second burst), "
+            f"{sum(r.status == 429 for r in server.requests)} got 429"
+        )
 
 
 def main() -> None:

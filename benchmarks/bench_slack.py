@@ -55,25 +55,31 @@ def main() -> None:
     period = date(index // 12, index % 12 + 1, 1)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        ledger = write_ledger(generate_ledger(args.customers, args.months, first_month=first,
-                                              seed=7).ledger, data / "ledger.parquet")
+        ledger = write_ledger(
+            generate_ledger(args.customers, args.months, first_month=first, seed=7).ledger,
+            data / "ledger.parquet",
+        )
         settings = Settings(_env_file=None, data_dir=data)
         compute(settings, period, ledger)
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
 
         def build():
-            return build_close_summary(con, settings, period, snapshot_id="bench",
-                                       snapshot_version=1)
+            return build_close_summary(
+                con, settings, period, snapshot_id="bench", snapshot_version=1
+            )
 
         rows = {}
         rows["build_close_summary (figures + cohort matrix)"], summary = timed(build, args.repeat)
         rows["render Block Kit summary"], _ = timed(lambda: render_summary(summary), args.repeat)
         rows["trend chart PNG"], _ = timed(
-            lambda: trend_chart(summary.figures, data / "t.png"), args.repeat)
+            lambda: trend_chart(summary.figures, data / "t.png"), args.repeat
+        )
         rows["cohort heatmap PNG"], _ = timed(
-            lambda: cohort_heatmap(summary.cohort_matrix, period, data / "h.png"), args.repeat)
+            lambda: cohort_heatmap(summary.cohort_matrix, period, data / "h.png"), args.repeat
+        )
         rows["HTML report (3 charts embedded)"], _ = timed(
-            lambda: write_html_report(settings, summary), args.repeat)
+            lambda: write_html_report(settings, summary), args.repeat
+        )
 
         def outbox_close(i=iter(range(10**6))):
             run = Settings(_env_file=None, data_dir=data / f"outbox{next(i)}")
@@ -84,17 +90,23 @@ def main() -> None:
             counter = iter(range(10**6))
 
             def bot_settings():
-                return Settings(_env_file=None, data_dir=data / f"bot{next(counter)}",
-                                slack_bot_token=DEFAULT_TOKEN, slack_channel="C0FINANCE1",
-                                slack_api_base=slack.api_base)
+                return Settings(
+                    _env_file=None,
+                    data_dir=data / f"bot{next(counter)}",
+                    slack_bot_token=DEFAULT_TOKEN,
+                    slack_channel="C0FINANCE1",
+                    slack_api_base=slack.api_base,
+                )
 
             rows["notify_close via bot token, local server (first send)"], _ = timed(
-                lambda: notify_close(bot_settings(), build()), args.repeat)
+                lambda: notify_close(bot_settings(), build()), args.repeat
+            )
             again = bot_settings()
             notify_close(again, build())
             posted = len(slack.posted)
             rows["notify_close again (idempotent, posts nothing)"], _ = timed(
-                lambda: notify_close(again, build()), args.repeat)
+                lambda: notify_close(again, build()), args.repeat
+            )
             assert len(slack.posted) == posted, "a re-run posted again"
         con.close()
 

@@ -71,9 +71,15 @@ class Posted:
 class SlackServer:
     """Start with `with SlackServer() as slack:`; point SLACK_API_BASE at `slack.api_base`."""
 
-    def __init__(self, *, tokens: set[str] | None = None,
-                 channels: dict[str, str] | None = None, member_of: set[str] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        *,
+        tokens: set[str] | None = None,
+        channels: dict[str, str] | None = None,
+        member_of: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.tokens = tokens if tokens is not None else {DEFAULT_TOKEN}
         self.channels = dict(channels if channels is not None else DEFAULT_CHANNELS)
         self.members = set(member_of if member_of is not None else self.channels)
@@ -102,8 +108,9 @@ class SlackServer:
         return self.url.rstrip("/") + WEBHOOK_PATH
 
     def start(self) -> SlackServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -118,8 +125,17 @@ class SlackServer:
         self.stop()
 
     # --- scripting and inspection ---------------------------------------------------------
-    def fail(self, method: str, *, times: int = 1, status: int = 500, error: str | None = None,
-             retry_after: int | None = None, delay: float = 0.0, accept: bool = False) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 500,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        accept: bool = False,
+    ) -> None:
         """Queue `times` faults for `method` ("chat.postMessage", "webhook", "upload", ...)."""
         if error is not None and status == 500:
             status = 200  # Slack reports API errors as HTTP 200 with ok=false
@@ -169,18 +185,32 @@ class SlackServer:
         if token not in self.tokens:
             return {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
         if method == "auth.test":
-            return {"ok": True, "url": self.url, "team": "Local", "user": "nrr-bot",
-                    "team_id": "T0LOCAL", "user_id": "U0NRRBOT", "bot_id": "B0NRRBOT"}
+            return {
+                "ok": True,
+                "url": self.url,
+                "team": "Local",
+                "user": "nrr-bot",
+                "team_id": "T0LOCAL",
+                "user_id": "U0NRRBOT",
+                "bot_id": "B0NRRBOT",
+            }
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids):09d}"
-            self.uploads[file_id] = {"filename": params.get("filename"),
-                                     "length": int(params.get("length", 0)), "data": None}
+            self.uploads[file_id] = {
+                "filename": params.get("filename"),
+                "length": int(params.get("length", 0)),
+                "data": None,
+            }
             return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
         if method == "conversations.list":
-            return {"ok": True, "channels": [{"id": cid, "name": name, "is_member":
-                                              cid in self.members}
-                                             for cid, name in self.channels.items()],
-                    "response_metadata": {"next_cursor": ""}}
+            return {
+                "ok": True,
+                "channels": [
+                    {"id": cid, "name": name, "is_member": cid in self.members}
+                    for cid, name in self.channels.items()
+                ],
+                "response_metadata": {"next_cursor": ""},
+            }
         channel = self._channel(params.get("channel") or params.get("channel_id"))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
@@ -190,11 +220,18 @@ class SlackServer:
         if channel not in self.members:
             return {"ok": False, "error": "not_in_channel"}
         if method == "chat.postMessage":
-            posted = self._post(channel, text=params.get("text") or "",
-                                blocks=_json(params.get("blocks")) or [],
-                                metadata=_json(params.get("metadata")))
-            return {"ok": True, "channel": channel, "ts": posted.ts,
-                    "message": {"text": posted.text, "ts": posted.ts}}
+            posted = self._post(
+                channel,
+                text=params.get("text") or "",
+                blocks=_json(params.get("blocks")) or [],
+                metadata=_json(params.get("metadata")),
+            )
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": posted.ts,
+                "message": {"text": posted.text, "ts": posted.ts},
+            }
         if method == "files.completeUploadExternal":
             return self._complete_upload(channel, params)
         if method == "conversations.history":
@@ -207,9 +244,14 @@ class SlackServer:
             upload = self.uploads.get(item.get("id"))
             if upload is None or upload["data"] is None:
                 return {"ok": False, "error": "file_not_found"}
-            files.append({"id": item["id"], "name": upload["filename"],
-                          "title": item.get("title") or upload["filename"],
-                          "size": len(upload["data"])})
+            files.append(
+                {
+                    "id": item["id"],
+                    "name": upload["filename"],
+                    "title": item.get("title") or upload["filename"],
+                    "size": len(upload["data"]),
+                }
+            )
         self._post(channel, text=params.get("initial_comment") or "", files=files, via="files")
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in files]}
 
@@ -218,9 +260,10 @@ class SlackServer:
         limit = int(params.get("limit") or 100)
         start = int(params.get("cursor") or 0)
         with self._lock:
-            found = [p for p in reversed(self.posted)
-                     if p.channel == channel and float(p.ts) >= oldest]
-        page = found[start:start + limit]
+            found = [
+                p for p in reversed(self.posted) if p.channel == channel and float(p.ts) >= oldest
+            ]
+        page = found[start : start + limit]
         with_metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
         messages = []
         for p in page:
@@ -231,8 +274,12 @@ class SlackServer:
                 message["metadata"] = p.metadata
             messages.append(message)
         more = start + limit < len(found)
-        return {"ok": True, "messages": messages, "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def upload(self, file_id: str, data: bytes) -> bool:
         upload = self.uploads.get(file_id)
@@ -246,8 +293,12 @@ class SlackServer:
             return 404, "no_service"
         if not params.get("text") and not params.get("blocks"):
             return 400, "no_text"
-        self._post("webhook", text=params.get("text") or "", blocks=params.get("blocks") or [],
-                   via="webhook")
+        self._post(
+            "webhook",
+            text=params.get("text") or "",
+            blocks=params.get("blocks") or [],
+            via="webhook",
+        )
         return 200, "ok"
 
 
@@ -279,7 +330,7 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
             params: dict[str, Any] = dict(parse_qsl(parts.query))
             kind = self.headers.get("Content-Type", "")
             if parts.path.startswith("/api/"):
-                method = parts.path[len("/api/"):]
+                method = parts.path[len("/api/") :]
                 if "json" in kind and body:
                     params.update(json.loads(body))
                 elif body:
@@ -307,12 +358,16 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
                     return
             self._send(record, status, answer, content_type)
 
-        def _perform(self, method: str, path: str, params: dict[str, Any], body: bytes
-                     ) -> tuple[int, bytes, str]:
+        def _perform(
+            self, method: str, path: str, params: dict[str, Any], body: bytes
+        ) -> tuple[int, bytes, str]:
             if method == "upload":
                 ok = server.upload(path.rsplit("/", 1)[-1], body)
-                return (200, f"OK - {len(body)}".encode(), "text/plain") if ok else (
-                    404, b"not found", "text/plain")
+                return (
+                    (200, f"OK - {len(body)}".encode(), "text/plain")
+                    if ok
+                    else (404, b"not found", "text/plain")
+                )
             if method == "webhook":
                 status, text = server.webhook(path, params)
                 return status, text.encode(), "text/plain"
@@ -329,12 +384,22 @@ def _handler(server: SlackServer) -> type[BaseHTTPRequestHandler]:
             elif record.method == "webhook":
                 body = b"rate_limited" if fault.status == 429 else b"internal_error"
             else:
-                body = json.dumps({"ok": False, "error": "ratelimited" if fault.status == 429
-                                   else "internal_error"}).encode()
+                body = json.dumps(
+                    {
+                        "ok": False,
+                        "error": "ratelimited" if fault.status == 429 else "internal_error",
+                    }
+                ).encode()
             self._send(record, fault.status, body, "application/json", headers)
 
-        def _send(self, record: Recorded, status: int, body: bytes, content_type: str,
-                  headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self,
+            record: Recorded,
+            status: int,
+            body: bytes,
+            content_type: str,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             record.answered = status
             try:
                 self.send_response(status)
@@ -356,8 +421,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     server = SlackServer(host=args.host, port=args.port).start()
-    print(f"SLACK_API_BASE={server.api_base}\nSLACK_BOT_TOKEN={DEFAULT_TOKEN}\n"
-          f"SLACK_CHANNEL=C0FINANCE1\nSLACK_WEBHOOK_URL={server.webhook_url}", flush=True)
+    print(
+        f"SLACK_API_BASE={server.api_base}\nSLACK_BOT_TOKEN={DEFAULT_TOKEN}\n"
+        f"SLACK_CHANNEL=C0FINANCE1\nSLACK_WEBHOOK_URL={server.webhook_url}",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)

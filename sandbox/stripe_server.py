@@ -79,8 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = owner.faults.pick(path)
         kind = fault.kind if fault else None
         if fault is not None and fault.kind == "drop":
-            owner.log(RequestRecord(method, path, params, None, kind, started,
-                                    time.monotonic() - started))
+            owner.log(
+                RequestRecord(method, path, params, None, kind, started, time.monotonic() - started)
+            )
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -103,19 +104,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
-        owner.log(RequestRecord(method, path, params, status, kind, started,
-                                time.monotonic() - started))
+        owner.log(
+            RequestRecord(method, path, params, status, kind, started, time.monotonic() - started)
+        )
 
 
 def _fault_response(fault: Fault, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
     if fault.kind == "429":
-        error = ApiError(429, "Request rate limit exceeded. You can learn more about rate "
-                              "limits here https://stripe.com/docs/rate-limits.",
-                         code="rate_limit", headers={"Retry-After": str(fault.retry_after)})
+        error = ApiError(
+            429,
+            "Request rate limit exceeded. You can learn more about rate "
+            "limits here https://stripe.com/docs/rate-limits.",
+            code="rate_limit",
+            headers={"Retry-After": str(fault.retry_after)},
+        )
     else:
         status = int(fault.kind)
-        error = ApiError(status, "An unknown error occurred" if status == 500 else
-                         "The service is temporarily unavailable.", type_="api_error")
+        error = ApiError(
+            status,
+            "An unknown error occurred"
+            if status == 500
+            else "The service is temporarily unavailable.",
+            type_="api_error",
+        )
     out = error_headers(error)
     if fault.should_retry is not None:
         out["Stripe-Should-Retry"] = "true" if fault.should_retry else "false"
@@ -136,10 +147,17 @@ class _Server(ThreadingHTTPServer):
 class StripeServer:
     """A running local Stripe. Use as a context manager or call `stop()`."""
 
-    def __init__(self, account: Account, *, host: str = "127.0.0.1", port: int = 0,
-                 api_key: str = "sk_test_local", faults: Faults | None = None,
-                 rate_limit: float | None = None,
-                 restricted_keys: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        account: Account,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "sk_test_local",
+        faults: Faults | None = None,
+        rate_limit: float | None = None,
+        restricted_keys: dict[str, set[str]] | None = None,
+    ) -> None:
         self.account = account
         self.api = StripeApi(account, api_key, restricted_keys)
         self.faults = faults if faults is not None else Faults()
@@ -179,8 +197,12 @@ class StripeServer:
             self._log.append(record)
 
     def start(self) -> StripeServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="local-stripe",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            name="local-stripe",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -197,45 +219,70 @@ class StripeServer:
         self.stop()
 
 
-def serve(account: Account, *, port: int = 0, api_key: str = "sk_test_local",
-          faults: Faults | list[Fault] | None = None, rate_limit: float | None = None,
-          restricted_keys: dict[str, set[str]] | None = None,
-          host: str = "127.0.0.1") -> StripeServer:
+def serve(
+    account: Account,
+    *,
+    port: int = 0,
+    api_key: str = "sk_test_local",
+    faults: Faults | list[Fault] | None = None,
+    rate_limit: float | None = None,
+    restricted_keys: dict[str, set[str]] | None = None,
+    host: str = "127.0.0.1",
+) -> StripeServer:
     """Start serving `account` in a background thread; returns the running server."""
     if isinstance(faults, list):
         faults = Faults(faults)
-    return StripeServer(account, host=host, port=port, api_key=api_key, faults=faults,
-                        rate_limit=rate_limit, restricted_keys=restricted_keys).start()
+    return StripeServer(
+        account,
+        host=host,
+        port=port,
+        api_key=api_key,
+        faults=faults,
+        rate_limit=rate_limit,
+        restricted_keys=restricted_keys,
+    ).start()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Generate a synthetic Stripe account and "
-                                                 "serve it locally.")
+    parser = argparse.ArgumentParser(
+        description="Generate a synthetic Stripe account and serve it locally."
+    )
     parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--months", type=int, default=36)
-    parser.add_argument("--first-month", default="2023-01",
-                        help="YYYY-MM of the first simulated month")
+    parser.add_argument(
+        "--first-month", default="2023-01", help="YYYY-MM of the first simulated month"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--api-key", default="sk_test_local")
     parser.add_argument("--reporting-currency", default="usd")
-    parser.add_argument("--rate-limit", type=float, default=None,
-                        help="requests per second before 429s (default: none)")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="requests per second before 429s (default: none)",
+    )
     parser.add_argument("--fx-rates", default=None, help="write the FX rates table here")
     parser.add_argument("--truth", default=None, help="write the ground truth table here")
     args = parser.parse_args(argv)
     year, month = (int(x) for x in args.first_month.split("-"))
     started = time.monotonic()
-    account = generate_account(args.customers, args.months, first_month=date(year, month, 1),
-                               seed=args.seed, reporting_currency=args.reporting_currency)
+    account = generate_account(
+        args.customers,
+        args.months,
+        first_month=date(year, month, 1),
+        seed=args.seed,
+        reporting_currency=args.reporting_currency,
+    )
     took = time.monotonic() - started
     if args.fx_rates:
         account.write_fx_rates(args.fx_rates)
     if args.truth:
         account.write_truth(args.truth)
-    server = serve(account, port=args.port, host=args.host, api_key=args.api_key,
-                   rate_limit=args.rate_limit)
+    server = serve(
+        account, port=args.port, host=args.host, api_key=args.api_key, rate_limit=args.rate_limit
+    )
     counts = ", ".join(f"{v} {k}" for k, v in account.summary().items())
     print(f"Generated in {took:.1f}s: {counts}")
     print(f"Local Stripe serving at {server.url}  (API key: {args.api_key}; Ctrl-C stops)")

@@ -90,6 +90,7 @@ def test_invalid_values_are_rejected_with_the_reason(field, value, message):
 
 def test_configuration_reference_documents_every_setting():
     text = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+
     def env_name(name, field):
         alias = field.validation_alias
         return alias.choices[0] if alias else f"NRR_{name.upper()}"

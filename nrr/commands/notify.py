@@ -17,8 +17,12 @@ import typer
 
 from nrr.errors import NrrError
 
-STATUS_STYLE = {"delivered": "green", "already-delivered": "dim", "pending": "yellow",
-                "failed": "red"}
+STATUS_STYLE = {
+    "delivered": "green",
+    "already-delivered": "dim",
+    "pending": "yellow",
+    "failed": "red",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -31,23 +35,35 @@ def notify(
     ] = False,
     month: Annotated[
         str | None,
-        typer.Option("--month", help="Render and send the summary and alerts of this computed "
-                     "month (YYYY-MM).", show_default=False),
+        typer.Option(
+            "--month",
+            help="Render and send the summary and alerts of this computed month (YYYY-MM).",
+            show_default=False,
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="With --month: write to the local outbox only, "
-                     "afresh, recording nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --month: write to the local outbox only, afresh, recording nothing.",
+        ),
     ] = False,
     resend_in_doubt: Annotated[
         bool,
-        typer.Option("--resend-in-doubt", help="With --retry: re-post messages whose earlier "
-                     "attempt may have landed, without checking the channel first (only when "
-                     "the app cannot read channel history; may duplicate)."),
+        typer.Option(
+            "--resend-in-doubt",
+            help="With --retry: re-post messages whose earlier "
+            "attempt may have landed, without checking the channel first (only when "
+            "the app cannot read channel history; may duplicate).",
+        ),
     ] = False,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Data directory (warehouse, outbox, delivery state). "
-                     "Env: NRR_DATA_DIR.", show_default="./data"),
+        typer.Option(
+            "--data-dir",
+            help="Data directory (warehouse, outbox, delivery state). Env: NRR_DATA_DIR.",
+            show_default="./data",
+        ),
     ] = None,
 ) -> None:
     """Deliver queued Slack messages (--retry) or send a month's summary (--month)."""
@@ -86,9 +102,14 @@ def _notify_month(settings, period, *, outbox: bool):
     con = read_warehouse(settings)
     try:
         snapshot_id, version = latest_snapshot(con, period)
-        summary = build_close_summary(con, settings, period, snapshot_id=snapshot_id,
-                                      snapshot_version=version,
-                                      restatements=restatements(con, snapshot_id, period))
+        summary = build_close_summary(
+            con,
+            settings,
+            period,
+            snapshot_id=snapshot_id,
+            snapshot_version=version,
+            restatements=restatements(con, snapshot_id, period),
+        )
     finally:
         con.close()
     if outbox:

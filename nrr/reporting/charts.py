@@ -74,14 +74,34 @@ def trend_chart(figures: Figures, path: Path) -> Path:
             ax.axhspan(bottom, top, color=BAND_COLOURS.get(band, "#dddddd"), alpha=0.18, lw=0)
             mid = (max(bottom, low) + min(top, high)) / 2
             if low < mid < high:
-                ax.text(1.005, mid, band, transform=ax.get_yaxis_transform(), va="center",
-                        fontsize=9, color="#444444")
-        ax.plot(months, [math.nan if v is None else v for v in values], color=colour, lw=2.2,
-                marker="o", ms=3.5)
+                ax.text(
+                    1.005,
+                    mid,
+                    band,
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    fontsize=9,
+                    color="#444444",
+                )
+        ax.plot(
+            months,
+            [math.nan if v is None else v for v in values],
+            color=colour,
+            lw=2.2,
+            marker="o",
+            ms=3.5,
+        )
         if known and values[-1] is not None:
-            ax.annotate(f"{values[-1] * 100:.1f}%", (months[-1], values[-1]),
-                        textcoords="offset points", xytext=(0, 8), ha="center", fontsize=10,
-                        fontweight="bold", color=colour)
+            ax.annotate(
+                f"{values[-1] * 100:.1f}%",
+                (months[-1], values[-1]),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                fontsize=10,
+                fontweight="bold",
+                color=colour,
+            )
         ax.set_ylim(low, high)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel(f"{metric.upper()}, trailing 12 months")
@@ -115,8 +135,13 @@ def cohort_heatmap(matrix: list[tuple[date, int, float | None]], period: date, p
     for cohort, age, nrr in matrix:
         if cohort in row and 0 <= age <= HEATMAP_AGES and nrr is not None:
             grid[row[cohort]][age] = nrr
-    image = ax.imshow(grid, aspect="auto", cmap="RdYlGn",
-                      norm=TwoSlopeNorm(vcenter=1.0, vmin=0.6, vmax=1.4), interpolation="nearest")
+    image = ax.imshow(
+        grid,
+        aspect="auto",
+        cmap="RdYlGn",
+        norm=TwoSlopeNorm(vcenter=1.0, vmin=0.6, vmax=1.4),
+        interpolation="nearest",
+    )
     ax.set_yticks(range(len(cohorts)), [f"{c:%Y-%m}" for c in cohorts], fontsize=8)
     ax.set_xticks(range(0, HEATMAP_AGES + 1, 3))
     ax.set_xlabel("Age (months since first revenue)")

@@ -28,8 +28,14 @@ if TYPE_CHECKING:
     from nrr.slack.summary import CloseSummary
 
 BAND_CLASS = {
-    "best-in-class": "top", "excellent": "top", "good": "ok", "healthy": "ok",
-    "acceptable": "mid", "concerning": "low", "problematic": "bad", "serious": "bad",
+    "best-in-class": "top",
+    "excellent": "top",
+    "good": "ok",
+    "healthy": "ok",
+    "acceptable": "mid",
+    "concerning": "low",
+    "problematic": "bad",
+    "serious": "bad",
 }
 
 
@@ -37,8 +43,9 @@ def report_path(settings: Settings, summary: CloseSummary) -> Path:
     return settings.reports_dir / f"{summary.period:%Y-%m}-v{summary.snapshot_version}.html"
 
 
-def write_html_report(settings: Settings, summary: CloseSummary, *,
-                      charts: dict[str, Path] | None = None) -> Path:
+def write_html_report(
+    settings: Settings, summary: CloseSummary, *, charts: dict[str, Path] | None = None
+) -> Path:
     """Render the report of `summary`; `charts` reuses PNGs already drawn (trend, cohorts)."""
     path = report_path(settings, summary)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,9 +61,12 @@ def write_html_report(settings: Settings, summary: CloseSummary, *,
 def render_html(summary: CloseSummary, images: dict[str, str]) -> str:
     """The report as a string; `images` maps chart name -> data URI."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters.update(pct=pct, points=points,
-                       money=lambda v, cur=summary.figures.currency: money(v, cur),
-                       band_class=lambda b: BAND_CLASS.get(b or "", "none"))
+    env.filters.update(
+        pct=pct,
+        points=points,
+        money=lambda v, cur=summary.figures.currency: money(v, cur),
+        band_class=lambda b: BAND_CLASS.get(b or "", "none"),
+    )
     f = summary.figures
     prev = f.previous_headline
     return env.from_string(TEMPLATE).render(
@@ -83,8 +93,9 @@ def _change(now: float | None, before: float | None) -> str:
 def _by_dimension(summary: CloseSummary) -> dict[str, list]:
     groups: dict[str, list] = {}
     for s in summary.figures.segments:
-        label = ("ACV band" if s.dimension == "acv_band"
-                 else s.dimension.replace("_", " ").capitalize())
+        label = (
+            "ACV band" if s.dimension == "acv_band" else s.dimension.replace("_", " ").capitalize()
+        )
         groups.setdefault(label, []).append(s)
     return groups
 
@@ -94,9 +105,14 @@ def _bridge_lines(bridge: dict[str, float]) -> list[tuple[str, float]]:
     return [
         (label, bridge.get(key, 0.0))
         for label, key in (
-            ("Opening MRR", "opening_mrr"), ("+ New", "new"), ("+ Reactivation", "reactivation"),
-            ("+ Expansion", "expansion"), ("− Contraction", "contraction"), ("− Churn", "churn"),
-            ("± FX adjustment", "fx_adjustment"), ("Closing MRR", "closing_mrr"),
+            ("Opening MRR", "opening_mrr"),
+            ("+ New", "new"),
+            ("+ Reactivation", "reactivation"),
+            ("+ Expansion", "expansion"),
+            ("− Contraction", "contraction"),
+            ("− Churn", "churn"),
+            ("± FX adjustment", "fx_adjustment"),
+            ("Closing MRR", "closing_mrr"),
         )
     ]
 

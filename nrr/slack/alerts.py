@@ -71,8 +71,9 @@ def _points(a: float, b: float) -> float:
     return round((a - b) * 100, 9)
 
 
-def _below(f: Figures, metric: str, threshold: float | None, setting: str,
-           summary: CloseSummary) -> Alert | None:
+def _below(
+    f: Figures, metric: str, threshold: float | None, setting: str, summary: CloseSummary
+) -> Alert | None:
     value = getattr(f.headline, metric)
     if threshold is None or value is None or _points(threshold, value) <= 0:
         return None
@@ -128,8 +129,11 @@ def _where_headline(f: Figures, metric: str, summary: CloseSummary) -> list[str]
 def _rate_changes(now: WindowFigure, before: WindowFigure) -> list[str]:
     """Which component moved: churn, contraction or expansion rate versus last month."""
     parts = []
-    for label, attr in (("churn", "churn_rate"), ("contraction", "contraction_rate"),
-                        ("expansion", "expansion_rate")):
+    for label, attr in (
+        ("churn", "churn_rate"),
+        ("contraction", "contraction_rate"),
+        ("expansion", "expansion_rate"),
+    ):
         a, b = getattr(now, attr), getattr(before, attr)
         if a is not None and b is not None:
             parts.append(f"{label} rate {pct(a)} ({_points(a, b):+.1f} pts)")
@@ -164,8 +168,10 @@ def _segments(summary: CloseSummary) -> Alert | None:
             f"in {f.as_of:%B %Y}"
         ),
         detail="\n".join(lines),
-        where=[_table_hint(f.as_of, first.dimension, first.segment),
-               *_report_hint(summary, "Segments")],
+        where=[
+            _table_hint(f.as_of, first.dimension, first.segment),
+            *_report_hint(summary, "Segments"),
+        ],
         setting="alert_segment_concerning = true",
     )
 
@@ -202,10 +208,12 @@ def _restatements(summary: CloseSummary, limit: float | None) -> Alert | None:
         ),
         detail="\n".join(lines),
         where=[
-            "Query: " + code(
+            "Query: "
+            + code(
                 "select * from snapshot_restatements where snapshot_id = "
                 f"'{_quoted(summary.snapshot_id)}'"
-            ) + f" (v{version - 1} → v{version} of {summary.period:%Y-%m})",
+            )
+            + f" (v{version - 1} → v{version} of {summary.period:%Y-%m})",
             *_report_hint(summary, "Restatements"),
         ],
         setting=f"alert_restatement_points = {limit:g}",
@@ -221,7 +229,8 @@ def _restated_beyond(r: Restatement, limit: float) -> bool:
 def restatement_line(r: Restatement, currency: str = "usd") -> str:
     """`2024-11 T12M NRR (all customers): 104.1% → 104.6% (+0.5 pts)`, customer text escaped."""
     where = (
-        "all customers" if r.dimension == "all"
+        "all customers"
+        if r.dimension == "all"
         else f"{_dimension(r.dimension)} {mrkdwn(r.segment)}"
     )
     if r.is_ratio:

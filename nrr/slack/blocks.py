@@ -48,13 +48,17 @@ BAND_EMOJI = {
 
 # --- block helpers (each enforces its Block Kit limit) ---------------------------------
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER),
-                                       "emoji": True}}
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER), "emoji": True},
+    }
 
 
 def section(text: str, fields: list[Block] | None = None) -> Block:
-    block: Block = {"type": "section",
-                    "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)},
+    }
     if fields:
         block["fields"] = fields[:MAX_FIELDS]
     return block
@@ -68,10 +72,13 @@ def field(text: str, *, kind: str = "mrkdwn") -> Block:
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": truncate(t, MAX_SECTION_TEXT)}
-        for t in texts[:MAX_CONTEXT_ELEMENTS]
-    ]}
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": truncate(t, MAX_SECTION_TEXT)}
+            for t in texts[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
 
 
 def divider() -> Block:
@@ -94,8 +101,9 @@ def render_summary(
     h = f.headline
     blocks: list[Block] = [
         header(f"Revenue retention · {summary.period:%B %Y} close"),
-        section(f"*Trailing 12 months to {f.as_of:%B %Y}* ({f.currency.upper()})",
-                _headline_fields(f)),
+        section(
+            f"*Trailing 12 months to {f.as_of:%B %Y}* ({f.currency.upper()})", _headline_fields(f)
+        ),
         context(*_headline_context(f)),
         divider(),
         section(_waterfall_text(f)),
@@ -105,17 +113,22 @@ def render_summary(
         section(_cohort_text(summary)),
     ]
     if summary.restatements:
-        blocks.append(section(
-            f"*Restated in snapshot v{summary.snapshot_version}* "
-            f"({len(summary.restatements)} figure{'s' if len(summary.restatements) > 1 else ''})\n"
-            + bullets([restatement_line(r, f.currency) for r in summary.restatements])
-        ))
+        plural = "s" if len(summary.restatements) > 1 else ""
+        blocks.append(
+            section(
+                f"*Restated in snapshot v{summary.snapshot_version}* "
+                f"({len(summary.restatements)} figure{plural})\n"
+                + bullets([restatement_line(r, f.currency) for r in summary.restatements])
+            )
+        )
     if summary.data_quality_warnings:
         warnings = summary.data_quality_warnings
-        blocks.append(section(
-            f"*:warning: Data-quality warnings ({len(warnings)})*\n"
-            + bullets([mrkdwn(w, 300) for w in warnings], more="in Data Docs")
-        ))
+        blocks.append(
+            section(
+                f"*:warning: Data-quality warnings ({len(warnings)})*\n"
+                + bullets([mrkdwn(w, 300) for w in warnings], more="in Data Docs")
+            )
+        )
     else:
         blocks.append(context(":white_check_mark: Data quality: every check passed."))
     blocks.append(divider())
@@ -145,8 +158,10 @@ def _headline_fields(f: Figures) -> list[Block]:
     return [
         field(f"*NRR*\n*{pct(h.nrr)}* {_band(h.benchmark_band)}\n{change('nrr')}"),
         field(f"*GRR*\n*{pct(h.grr)}* {_band(h.grr_band)}\n{change('grr')}"),
-        field(f"*{f.as_of:%B} alone*\nNRR {pct(m.nrr)}, {pct(m.nrr_annualised)} annualised\n"
-              f"GRR {pct(m.grr)}"),
+        field(
+            f"*{f.as_of:%B} alone*\nNRR {pct(m.nrr)}, {pct(m.nrr_annualised)} annualised\n"
+            f"GRR {pct(m.grr)}"
+        ),
         field(f"*Last 3 months*\nNRR {pct(q.nrr)}\nGRR {pct(q.grr)}"),
     ]
 
@@ -185,8 +200,11 @@ def _churn_kind_text(f: Figures) -> str:
         return "*Churned MRR, last 12 months*\nNone."
     parts = [
         f"{label} {money(kinds.get(kind, 0.0), f.currency)} ({kinds.get(kind, 0.0) / total:.0%})"
-        for label, kind in (("Voluntary", "voluntary"), ("Involuntary", "involuntary"),
-                            ("Unknown", "unknown"))
+        for label, kind in (
+            ("Voluntary", "voluntary"),
+            ("Involuntary", "involuntary"),
+            ("Unknown", "unknown"),
+        )
         if kind != "unknown" or kinds.get(kind, 0.0) > 0
     ]
     return "*Churned MRR, last 12 months*\n" + " · ".join(parts)
@@ -200,7 +218,7 @@ def _segment_sections(f: Figures) -> list[Block]:
     for dimension, segments in list(dimensions.items())[:MAX_DIMENSIONS]:
         fields = [field(_segment_text(s), kind="plain_text") for s in segments]
         if len(fields) > MAX_FIELDS:
-            hidden = segments[MAX_FIELDS - 1:]
+            hidden = segments[MAX_FIELDS - 1 :]
             worrying = sum(1 for s in hidden if _is_concerning(s))
             more = f"+{len(hidden)} smaller segments ({worrying} in a bottom band): see the report"
             fields = [*fields[: MAX_FIELDS - 1], field(more)]
@@ -230,11 +248,16 @@ def _dimension_label(dimension: str) -> str:
 def _cohort_text(summary: CloseSummary) -> str:
     comparisons = compare_cohorts(summary.cohort_matrix, summary.period)
     if not comparisons:
-        return (f"*Cohorts*: fewer than {2 * GROUP_SIZE} acquisition cohorts have reached "
-                "month 6 yet; no comparison.")
+        return (
+            f"*Cohorts*: fewer than {2 * GROUP_SIZE} acquisition cohorts have reached "
+            "month 6 yet; no comparison."
+        )
     warned = [c for c in comparisons if c.warning]
-    title = (":warning: *Cohort warning sign*: newer cohorts retain worse than older ones"
-             if warned else "*Cohorts*: newer cohorts retain in line with older ones")
+    title = (
+        ":warning: *Cohort warning sign*: newer cohorts retain worse than older ones"
+        if warned
+        else "*Cohorts*: newer cohorts retain in line with older ones"
+    )
     lines = [
         f"Month {c.age_months}: last {GROUP_SIZE} cohorts ({_span(c.newer_cohorts)}) "
         f"{pct(c.newer_mean)} vs {pct(c.older_mean)} for the {GROUP_SIZE} before "
@@ -250,9 +273,11 @@ def _span(cohorts: tuple[date, ...]) -> str:
 
 
 def _footer(summary: CloseSummary, files_note: str | None) -> list[str]:
-    texts = [f"Snapshot {code(summary.snapshot_id, 80)} v{summary.snapshot_version} · "
-             f"reactivations {summary.figures.reactivation_policy}d · "
-             f"numbers in {summary.figures.currency.upper()}"]
+    texts = [
+        f"Snapshot {code(summary.snapshot_id, 80)} v{summary.snapshot_version} · "
+        f"reactivations {summary.figures.reactivation_policy}d · "
+        f"numbers in {summary.figures.currency.upper()}"
+    ]
     if files_note:
         texts.append(files_note)
     elif summary.report_path is not None:
@@ -272,10 +297,12 @@ def render_alert(alert: Alert, summary: CloseSummary) -> tuple[str, list[Block]]
     ]
     if alert.where:
         blocks.append(section("*Where to look*\n" + bullets(alert.where)))
-    blocks.append(context(
-        f"Rule `{alert.setting}` · {summary.period:%B %Y} close · "
-        f"snapshot v{summary.snapshot_version}"
-    ))
+    blocks.append(
+        context(
+            f"Rule `{alert.setting}` · {summary.period:%B %Y} close · "
+            f"snapshot v{summary.snapshot_version}"
+        )
+    )
     return truncate(f"Alert: {mrkdwn(alert.title, None)}", MAX_FALLBACK_TEXT), blocks
 
 
@@ -289,19 +316,26 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
         ),
     ]
     for failure in failures[:MAX_LIST_LINES]:
-        rows = (f"{failure.unexpected_count:,} unexpected rows"
-                if failure.unexpected_count is not None else "failed")
-        text = (f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}\n"
-                f"{rows} · severity {mrkdwn(failure.severity, 20)}")
+        rows = (
+            f"{failure.unexpected_count:,} unexpected rows"
+            if failure.unexpected_count is not None
+            else "failed"
+        )
+        text = (
+            f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}\n"
+            f"{rows} · severity {mrkdwn(failure.severity, 20)}"
+        )
         if failure.examples:
             text += "\nExamples: " + ", ".join(code(e, 80) for e in failure.examples[:5])
         blocks.append(section(text))
     if count > MAX_LIST_LINES:
         blocks.append(context(f"… and {count - MAX_LIST_LINES} more failed checks in Data Docs."))
-    blocks.append(context(
-        "Where to look: the Data Docs of this run list every failing row. Fix the source "
-        "data (or the contract), then re-run the close."
-    ))
+    blocks.append(
+        context(
+            "Where to look: the Data Docs of this run list every failing row. Fix the source "
+            "data (or the contract), then re-run the close."
+        )
+    )
     text = f"Alert: {period:%B %Y} close blocked, {count} critical data-quality failure(s)"
     return text, blocks
 
@@ -323,8 +357,11 @@ def limit_problems(blocks: list[Block]) -> list[str]:
             fields = block.get("fields", [])
             if len(fields) > MAX_FIELDS:
                 problems.append(f"block {i}: {len(fields)} fields (max {MAX_FIELDS})")
-            problems += [f"block {i}: field of {len(fl['text'])} chars"
-                         for fl in fields if len(fl["text"]) > MAX_FIELD_TEXT]
+            problems += [
+                f"block {i}: field of {len(fl['text'])} chars"
+                for fl in fields
+                if len(fl["text"]) > MAX_FIELD_TEXT
+            ]
             if not text and not fields:
                 problems.append(f"block {i}: empty section")
         if kind == "context" and len(block.get("elements", [])) > MAX_CONTEXT_ELEMENTS:

@@ -37,8 +37,14 @@ RATE_LIMIT_RETRIES = 3
 HISTORY_GRACE_SECONDS = 300
 HISTORY_PAGES = 10
 TOKEN_ERRORS = frozenset(
-    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-     "not_allowed_token_type"}
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
 )
 CHANNEL_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 SERVER_ERRORS = frozenset(
@@ -67,13 +73,16 @@ class Destination(Protocol):
     def send(self, delivery: Delivery, *, in_doubt: bool) -> SendResult: ...
 
 
-def destination_for(settings: Settings, state: DeliveryState, *, outbox: bool = False
-                    ) -> Destination:
+def destination_for(
+    settings: Settings, state: DeliveryState, *, outbox: bool = False
+) -> Destination:
     """The bot token wins over the webhook; with neither (or `outbox=True`), the outbox."""
     if not outbox and settings.slack_bot_token is not None:
         if not settings.slack_channel:
-            raise NrrError("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: name the channel "
-                           "to post to (its ID, e.g. C0123456789, or #name)")
+            raise NrrError(
+                "SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: name the channel "
+                "to post to (its ID, e.g. C0123456789, or #name)"
+            )
         return BotDestination(settings, state)
     if not outbox and settings.slack_webhook_url is not None:
         return WebhookDestination(settings)
@@ -111,14 +120,19 @@ class OutboxDestination:
                 "metadata": message.metadata,
                 "files": files,
             }
-            _write_atomic(self.dir / f"{message.slug}.json",
-                          json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+            _write_atomic(
+                self.dir / f"{message.slug}.json",
+                json.dumps(payload, indent=2, ensure_ascii=False) + "\n",
+            )
             listing = "".join(f"[file] {f['path']}: {f['title']}\n" for f in files)
-            _write_atomic(self.dir / f"{message.slug}.txt",
-                          f"{message.text}\n\n{to_text(message.blocks)}{listing}")
+            _write_atomic(
+                self.dir / f"{message.slug}.txt",
+                f"{message.text}\n\n{to_text(message.blocks)}{listing}",
+            )
         except OSError as exc:
-            return SendResult("failed", f"cannot write the outbox {self.dir}: {exc}",
-                              config_error=True)
+            return SendResult(
+                "failed", f"cannot write the outbox {self.dir}: {exc}", config_error=True
+            )
         return SendResult("delivered", note=str(self.dir / f"{message.slug}.txt"))
 
 
@@ -142,12 +156,20 @@ def _transport_failure(exc: BaseException, what: str) -> SendResult:
         return SendResult("pending", f"{what}: Slack unreachable ({exc.reason})")
     # Read timeouts, resets and dropped connections happen after the request went out.
     reason = type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"
-    return SendResult("in_doubt", f"{what}: no answer from Slack ({reason}); it may have "
-                      "been posted, so it is checked before any re-send")
+    return SendResult(
+        "in_doubt",
+        f"{what}: no answer from Slack ({reason}); it may have "
+        "been posted, so it is checked before any re-send",
+    )
 
 
-TRANSPORT_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError,
-                    http.client.HTTPException, OSError)
+TRANSPORT_ERRORS = (
+    urllib.error.URLError,
+    TimeoutError,
+    ConnectionError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 # --- bot token ------------------------------------------------------------------------------
@@ -184,8 +206,12 @@ class BotDestination:
                 except SlackApiError as exc:
                     return self._history_failure(exc, message)
                 if found is not None:
-                    return SendResult("delivered", channel_id=found[0], ts=found[1],
-                                      note="found in the channel history; not re-posted")
+                    return SendResult(
+                        "delivered",
+                        channel_id=found[0],
+                        ts=found[1],
+                        note="found in the channel history; not re-posted",
+                    )
             if message.files:
                 return self._upload(message)
             return self._post(message)
@@ -203,8 +229,12 @@ class BotDestination:
 
         def post():
             return self.client.chat_postMessage(
-                channel=self.target, text=message.text, blocks=message.blocks,
-                metadata=message.metadata, unfurl_links=False, unfurl_media=False,
+                channel=self.target,
+                text=message.text,
+                blocks=message.blocks,
+                metadata=message.metadata,
+                unfurl_links=False,
+                unfurl_media=False,
             )
 
         try:
@@ -221,17 +251,25 @@ class BotDestination:
     def _upload(self, message: Message) -> SendResult:
         files = message.existing_files()
         if not files:
-            return SendResult("failed", f"{message.key}: the chart files are gone "
-                              f"({', '.join(f.path for f in message.files)})")
+            return SendResult(
+                "failed",
+                f"{message.key}: the chart files are gone "
+                f"({', '.join(f.path for f in message.files)})",
+            )
         channel_id = self._channel_id()
         response = self.client.files_upload_v2(
-            file_uploads=[{"file": f.path, "filename": f.filename, "title": f.title}
-                          for f in files],
+            file_uploads=[
+                {"file": f.path, "filename": f.filename, "title": f.title} for f in files
+            ],
             channel=channel_id,
             initial_comment=message.text,
         )
-        return SendResult("delivered", channel_id=channel_id, ts=None,
-                          note=f"{len(response.get('files') or [])} files")
+        return SendResult(
+            "delivered",
+            channel_id=channel_id,
+            ts=None,
+            note=f"{len(response.get('files') or [])} files",
+        )
 
     def _join(self) -> bool:
         """Join a public channel given by ID (needs channels:join); False when not possible."""
@@ -256,7 +294,9 @@ class BotDestination:
         cursor = None
         for _ in range(HISTORY_PAGES * 5):
             page = self.client.conversations_list(
-                types="public_channel,private_channel", exclude_archived=True, limit=200,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
                 cursor=cursor,
             )
             for channel in page.get("channels", []):
@@ -266,8 +306,10 @@ class BotDestination:
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
-        raise NrrError(f"Slack channel {self.target!r} was not found: set SLACK_CHANNEL to the "
-                       "channel's ID (channel details > About) or invite the app to it")
+        raise NrrError(
+            f"Slack channel {self.target!r} was not found: set SLACK_CHANNEL to the "
+            "channel's ID (channel details > About) or invite the app to it"
+        )
 
     def _find_earlier_post(self, delivery: Delivery) -> tuple[str, str] | None:
         """(channel, ts) of this message if an earlier, unconfirmed attempt did land."""
@@ -278,8 +320,11 @@ class BotDestination:
         cursor = None
         for _ in range(HISTORY_PAGES):
             page = self.client.conversations_history(
-                channel=channel_id, oldest=f"{oldest:.6f}", limit=200,
-                include_all_metadata=True, cursor=cursor,
+                channel=channel_id,
+                oldest=f"{oldest:.6f}",
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
             )
             for posted in page.get("messages", []):
                 payload = (posted.get("metadata") or {}).get("event_payload") or {}
@@ -310,33 +355,49 @@ class BotDestination:
         code = response.get("error") or f"HTTP {status}"
         method = response.api_url.rsplit("/", 1)[-1]
         if status == 429 or code == "ratelimited":
-            return SendResult("pending", f"{message.key}: Slack kept rate-limiting {method} "
-                              f"after {RATE_LIMIT_RETRIES} retries; it stays queued")
+            return SendResult(
+                "pending",
+                f"{message.key}: Slack kept rate-limiting {method} "
+                f"after {RATE_LIMIT_RETRIES} retries; it stays queued",
+            )
         if status >= 500 or code in SERVER_ERRORS:
-            return SendResult("in_doubt", f"{message.key}: Slack answered {method} with "
-                              f"{code}; it may have been posted, so it is checked before "
-                              "any re-send")
-        return SendResult("failed", _config_message(code, method, self.target, response),
-                          config_error=code in TOKEN_ERRORS | CHANNEL_ERRORS
-                          or code == "missing_scope")
+            return SendResult(
+                "in_doubt",
+                f"{message.key}: Slack answered {method} with "
+                f"{code}; it may have been posted, so it is checked before "
+                "any re-send",
+            )
+        return SendResult(
+            "failed",
+            _config_message(code, method, self.target, response),
+            config_error=code in TOKEN_ERRORS | CHANNEL_ERRORS or code == "missing_scope",
+        )
 
 
 def _config_message(code: str, method: str, channel: str, response) -> str:
     if code in TOKEN_ERRORS:
-        return (f"Slack rejected the bot token ({code}): check SLACK_BOT_TOKEN "
-                "(a bot token starts with xoxb-)")
+        return (
+            f"Slack rejected the bot token ({code}): check SLACK_BOT_TOKEN "
+            "(a bot token starts with xoxb-)"
+        )
     if code == "channel_not_found":
-        return (f"Slack channel {channel!r} was not found ({code}): check SLACK_CHANNEL, "
-                "and invite the app if the channel is private")
+        return (
+            f"Slack channel {channel!r} was not found ({code}): check SLACK_CHANNEL, "
+            "and invite the app if the channel is private"
+        )
     if code == "not_in_channel":
-        return (f"the Slack app is not a member of {channel!r}: invite it with /invite "
-                "@your-app, or grant channels:join and set SLACK_CHANNEL to the channel ID")
+        return (
+            f"the Slack app is not a member of {channel!r}: invite it with /invite "
+            "@your-app, or grant channels:join and set SLACK_CHANNEL to the channel ID"
+        )
     if code == "is_archived":
         return f"Slack channel {channel!r} is archived: choose another SLACK_CHANNEL"
     if code == "missing_scope":
         needed = response.get("needed") or "see docs/slack.md"
-        return (f"the Slack app lacks the scope {needed} needed by {method}: add it under "
-                "OAuth & Permissions and reinstall the app")
+        return (
+            f"the Slack app lacks the scope {needed} needed by {method}: add it under "
+            "OAuth & Permissions and reinstall the app"
+        )
     return f"Slack refused {method}: {code}"
 
 
@@ -355,24 +416,32 @@ class WebhookDestination:
         url = settings.slack_webhook_url.get_secret_value()
         self.name = f"webhook:{hashlib.sha256(url.encode()).hexdigest()[:12]}"
         self.client = WebhookClient(
-            url, timeout=settings.slack_timeout_seconds,  # type: ignore[arg-type]
+            url,
+            timeout=settings.slack_timeout_seconds,  # type: ignore[arg-type]
             retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
         )
 
     def send(self, delivery: Delivery, *, in_doubt: bool) -> SendResult:
         message = delivery.message
         try:
-            response = self.client.send(text=message.text, blocks=message.blocks,
-                                        unfurl_links=False, unfurl_media=False)
+            response = self.client.send(
+                text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+            )
         except TRANSPORT_ERRORS as exc:
             return _transport_failure(exc, message.key)
         status, body = response.status_code, (response.body or "").strip()
         if status == 200:
             return SendResult("delivered")
         if status == 429 or status >= 500:
-            return SendResult("pending", f"{message.key}: the webhook answered {status} "
-                              f"({body or 'no body'}); it stays queued")
+            return SendResult(
+                "pending",
+                f"{message.key}: the webhook answered {status} "
+                f"({body or 'no body'}); it stays queued",
+            )
         if status in (403, 404, 410):
-            return SendResult("failed", f"Slack rejected the webhook URL ({status} {body}): "
-                              "check SLACK_WEBHOOK_URL", config_error=True)
+            return SendResult(
+                "failed",
+                f"Slack rejected the webhook URL ({status} {body}): check SLACK_WEBHOOK_URL",
+                config_error=True,
+            )
         return SendResult("failed", f"the webhook refused {message.key}: {status} {body}")

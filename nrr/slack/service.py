@@ -31,8 +31,12 @@ from nrr.slack.summary import BlockedFailure, CloseSummary, Restatement
 
 log = logging.getLogger(__name__)
 
-REPORTED_STATUS = {"delivered": "delivered", "pending": "pending", "in_doubt": "pending",
-                   "failed": "failed"}
+REPORTED_STATUS = {
+    "delivered": "delivered",
+    "pending": "pending",
+    "in_doubt": "pending",
+    "failed": "failed",
+}
 
 
 @dataclass
@@ -65,13 +69,15 @@ class NotifyResult:
 
 
 def state_for(settings: Settings) -> DeliveryState:
-    return DeliveryState(settings.data_dir / STATE_FILE,
-                         lease_seconds=max(300.0, 4 * settings.slack_timeout_seconds))
+    return DeliveryState(
+        settings.data_dir / STATE_FILE, lease_seconds=max(300.0, 4 * settings.slack_timeout_seconds)
+    )
 
 
 # --- public API -----------------------------------------------------------------------------
-def notify_close(settings: Settings, summary: CloseSummary, *, outbox: bool = False
-                 ) -> NotifyResult:
+def notify_close(
+    settings: Settings, summary: CloseSummary, *, outbox: bool = False
+) -> NotifyResult:
     """Post the summary (+ charts and report) and the alerts of a close, each exactly once."""
     key = summary_key(summary.period, summary.snapshot_version)
     try:
@@ -93,16 +99,24 @@ def render_to_outbox(settings: Settings, summary: CloseSummary) -> NotifyResult:
     try:
         for message in _close_messages(settings, summary, None, destination):
             sent = destination.write(message)
-            result.outcomes.append(MessageOutcome(message.key, message.kind, "outbox",
-                                                  REPORTED_STATUS[sent.status], sent.error,
-                                                  sent.note))
+            result.outcomes.append(
+                MessageOutcome(
+                    message.key,
+                    message.kind,
+                    "outbox",
+                    REPORTED_STATUS[sent.status],
+                    sent.error,
+                    sent.note,
+                )
+            )
     except Exception as exc:
         return _crashed(summary_key(summary.period, summary.snapshot_version), "summary", exc)
     return result
 
 
-def notify_blocked(settings: Settings, period: date, failures: list[BlockedFailure], *,
-                   outbox: bool = False) -> NotifyResult:
+def notify_blocked(
+    settings: Settings, period: date, failures: list[BlockedFailure], *, outbox: bool = False
+) -> NotifyResult:
     """Alert that a close was blocked by critical data-quality failures (once per failure set)."""
     from nrr.slack.blocks import render_blocked
 
@@ -112,8 +126,14 @@ def notify_blocked(settings: Settings, period: date, failures: list[BlockedFailu
         state = state_for(settings)
         destination = destination_for(settings, state, outbox=outbox)
         text, blocks = render_blocked(period, failures)
-        message = Message(key=key, kind="blocked", period=f"{period:%Y-%m}", text=text,
-                          blocks=blocks, rule="blocked")
+        message = Message(
+            key=key,
+            kind="blocked",
+            period=f"{period:%Y-%m}",
+            text=text,
+            blocks=blocks,
+            rule="blocked",
+        )
         return _deliver(state, destination, [message])
     except Exception as exc:
         return _crashed(key, "blocked", exc)
@@ -132,10 +152,15 @@ def retry_pending(settings: Settings, *, resend_in_doubt: bool = False) -> Notif
         return _crashed("retry", "retry", exc)
     for d in state.undelivered():
         if d.destination != destination.name:
-            result.outcomes.append(MessageOutcome(
-                d.key, d.kind, d.destination.split(":")[0], "pending",
-                f"queued for {d.destination}, which is not the configured destination now",
-            ))
+            result.outcomes.append(
+                MessageOutcome(
+                    d.key,
+                    d.kind,
+                    d.destination.split(":")[0],
+                    "pending",
+                    f"queued for {d.destination}, which is not the configured destination now",
+                )
+            )
     return result
 
 
@@ -158,8 +183,7 @@ def build_close_summary(
     figures = load_figures(con, period, currency=currency, windows_table=windows_table)
     previous_month = date(period.year - (period.month == 1), (period.month - 2) % 12 + 1, 1)
     try:
-        previous = load_figures(con, previous_month, currency=currency,
-                                windows_table=windows_table)
+        previous = load_figures(con, previous_month, currency=currency, windows_table=windows_table)
     except NrrError:
         previous = None
     matrix = [
@@ -185,30 +209,41 @@ def build_close_summary(
 
 
 # --- rendering -----------------------------------------------------------------------------
-def _close_messages(settings: Settings, summary: CloseSummary, state: DeliveryState | None,
-                    destination: Destination) -> list[Message]:
+def _close_messages(
+    settings: Settings, summary: CloseSummary, state: DeliveryState | None, destination: Destination
+) -> list[Message]:
     """The summary (with its charts) and one message per fired alert rule."""
     from nrr.slack.alerts import evaluate
     from nrr.slack.blocks import render_alert
 
     period, version = summary.period, summary.snapshot_version
     messages: list[Message] = []
-    stored = [state.get(k, destination.name) if state else None
-              for k in (summary_key(period, version), charts_key(period, version))]
+    stored = [
+        state.get(k, destination.name) if state else None
+        for k in (summary_key(period, version), charts_key(period, version))
+    ]
     if stored[0] is None:  # render (charts take a second) only once per destination
         messages += _summary_messages(settings, summary, destination)
     else:
         messages += [d.message for d in stored if d is not None]
     for alert in evaluate(settings, summary):
         text, blocks = render_alert(alert, summary)
-        messages.append(Message(key=alert_key(period, version, alert.rule), kind="alert",
-                                period=f"{period:%Y-%m}", text=text, blocks=blocks,
-                                rule=alert.rule))
+        messages.append(
+            Message(
+                key=alert_key(period, version, alert.rule),
+                kind="alert",
+                period=f"{period:%Y-%m}",
+                text=text,
+                blocks=blocks,
+                rule=alert.rule,
+            )
+        )
     return messages
 
 
-def _summary_messages(settings: Settings, summary: CloseSummary, destination: Destination
-                      ) -> list[Message]:
+def _summary_messages(
+    settings: Settings, summary: CloseSummary, destination: Destination
+) -> list[Message]:
     from nrr.reporting.charts import cohort_heatmap, trend_chart
     from nrr.reporting.html import write_html_report
     from nrr.slack.blocks import render_summary
@@ -219,13 +254,15 @@ def _summary_messages(settings: Settings, summary: CloseSummary, destination: De
     slug = key.replace("/", "_")
     folder = settings.data_dir / "notifications" / slug
     trend = trend_chart(summary.figures, folder / f"nrr-{period:%Y-%m}-v{version}-trend.png")
-    heatmap = cohort_heatmap(summary.cohort_matrix, period,
-                             folder / f"nrr-{period:%Y-%m}-v{version}-cohorts.png")
+    heatmap = cohort_heatmap(
+        summary.cohort_matrix, period, folder / f"nrr-{period:%Y-%m}-v{version}-cohorts.png"
+    )
     report = summary.report_path
     if report is None:
         try:
-            report = write_html_report(settings, summary, charts={"trend": trend,
-                                                                  "cohorts": heatmap})
+            report = write_html_report(
+                settings, summary, charts={"trend": trend, "cohorts": heatmap}
+            )
             summary.report_path = report
         except Exception:  # the message matters more than its report
             log.exception("the HTML report of %s could not be written", key)
@@ -234,8 +271,13 @@ def _summary_messages(settings: Settings, summary: CloseSummary, destination: De
         Attachment(str(heatmap), heatmap.name, f"Cohort NRR by age, {period:%b %Y}"),
     ]
     if report is not None:
-        files.append(Attachment(str(report), f"nrr-{period:%Y-%m}-v{version}-report.html",
-                                f"Full report, {period:%B %Y} close"))
+        files.append(
+            Attachment(
+                str(report),
+                f"nrr-{period:%Y-%m}-v{version}-report.html",
+                f"Full report, {period:%B %Y} close",
+            )
+        )
     if destination.channel == "bot":
         note = "Charts and the full HTML report follow in this channel."
     elif destination.channel == "outbox":
@@ -248,48 +290,91 @@ def _summary_messages(settings: Settings, summary: CloseSummary, destination: De
         return [Message(key, "summary", month, text, blocks, files=files)]
     messages = [Message(key, "summary", month, text, blocks)]
     if destination.attaches_files:
-        messages.append(Message(charts_key(period, version), "charts", month,
-                                f"Charts and full report of the {period:%B %Y} close",
-                                files=files))
+        messages.append(
+            Message(
+                charts_key(period, version),
+                "charts",
+                month,
+                f"Charts and full report of the {period:%B %Y} close",
+                files=files,
+            )
+        )
     return messages
 
 
 # --- delivery loop ---------------------------------------------------------------------------
-def _deliver(state: DeliveryState, destination: Destination, messages: list[Message], *,
-             resend_in_doubt: bool = False) -> NotifyResult:
+def _deliver(
+    state: DeliveryState,
+    destination: Destination,
+    messages: list[Message],
+    *,
+    resend_in_doubt: bool = False,
+) -> NotifyResult:
     """Queue `messages`, then send everything queued for `destination`, oldest first."""
     result = NotifyResult()
     for message in messages:
         stored = state.enqueue(message, destination.name)
         if stored.status == "delivered":
-            result.outcomes.append(MessageOutcome(message.key, message.kind, destination.channel,
-                                                  "already-delivered"))
+            result.outcomes.append(
+                MessageOutcome(message.key, message.kind, destination.channel, "already-delivered")
+            )
     stop: str | None = None
     for queued in state.undelivered(destination.name):
         if stop is not None:
-            result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
-                                                  "pending", f"not attempted: {stop}"))
+            result.outcomes.append(
+                MessageOutcome(
+                    queued.key,
+                    queued.kind,
+                    destination.channel,
+                    "pending",
+                    f"not attempted: {stop}",
+                )
+            )
             continue
-        if queued.kind == "charts" and not _summary_delivered(state, queued.key,
-                                                               destination.name):
-            result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
-                                                  "pending", "waiting for its summary"))
+        if queued.kind == "charts" and not _summary_delivered(state, queued.key, destination.name):
+            result.outcomes.append(
+                MessageOutcome(
+                    queued.key,
+                    queued.kind,
+                    destination.channel,
+                    "pending",
+                    "waiting for its summary",
+                )
+            )
             continue
         claim = state.claim(queued.key, destination.name)
         if claim is None:
-            result.outcomes.append(MessageOutcome(queued.key, queued.kind, destination.channel,
-                                                  "pending", "another run is sending it now"))
+            result.outcomes.append(
+                MessageOutcome(
+                    queued.key,
+                    queued.kind,
+                    destination.channel,
+                    "pending",
+                    "another run is sending it now",
+                )
+            )
             continue
         try:
-            sent = destination.send(claim.delivery,
-                                    in_doubt=claim.in_doubt and not resend_in_doubt)
+            sent = destination.send(claim.delivery, in_doubt=claim.in_doubt and not resend_in_doubt)
         except Exception as exc:  # a bug or an unforeseen error: it may have been posted
             log.exception("sending %s failed unexpectedly", queued.key)
             sent = SendResult("in_doubt", f"{queued.key}: unexpected error {exc!r}")
-        state.finish(queued.key, destination.name, sent.status, error=sent.error,
-                     channel_id=sent.channel_id, ts=sent.ts)
-        outcome = MessageOutcome(queued.key, queued.kind, destination.channel,
-                                 REPORTED_STATUS[sent.status], sent.error, sent.note)
+        state.finish(
+            queued.key,
+            destination.name,
+            sent.status,
+            error=sent.error,
+            channel_id=sent.channel_id,
+            ts=sent.ts,
+        )
+        outcome = MessageOutcome(
+            queued.key,
+            queued.kind,
+            destination.channel,
+            REPORTED_STATUS[sent.status],
+            sent.error,
+            sent.note,
+        )
         result.outcomes.append(outcome)
         _log(outcome)
         if sent.config_error:

@@ -142,8 +142,14 @@ class DeliveryState:
                 """insert or ignore into deliveries
                    (key, destination, kind, period, payload, status, created_at)
                    values (?, ?, ?, ?, ?, 'pending', ?)""",
-                [message.key, destination, message.kind, message.period, message.to_json(),
-                 time.time()],
+                [
+                    message.key,
+                    destination,
+                    message.kind,
+                    message.period,
+                    message.to_json(),
+                    time.time(),
+                ],
             )
         found = self.get(message.key, destination)
         assert found is not None
@@ -193,8 +199,16 @@ class DeliveryState:
         in_doubt = stale or delivery.status == "in_doubt" or bool(row["maybe_posted"])
         return Claim(delivery=delivery, in_doubt=in_doubt)
 
-    def finish(self, key: str, destination: str, status: str, *, error: str | None = None,
-               channel_id: str | None = None, ts: str | None = None) -> None:
+    def finish(
+        self,
+        key: str,
+        destination: str,
+        status: str,
+        *,
+        error: str | None = None,
+        channel_id: str | None = None,
+        ts: str | None = None,
+    ) -> None:
         """Record the outcome of a claimed send (only a `sending` row moves)."""
         with self._transaction() as con:
             con.execute(

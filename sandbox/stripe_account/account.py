@@ -42,8 +42,16 @@ class Account:
     tables. `now` is the account's clock (Unix seconds): no object is created after it.
     """
 
-    def __init__(self, *, seed: int, first_month: date, reporting_currency: str,
-                 timezone: str, start: int, now: int) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        first_month: date,
+        reporting_currency: str,
+        timezone: str,
+        start: int,
+        now: int,
+    ) -> None:
         self.seed = seed
         self.first_month = date(first_month.year, first_month.month, 1)
         self.reporting_currency = reporting_currency.lower()
@@ -56,8 +64,13 @@ class Account:
         ids = IdFactory(seed)
         objects: dict[str, Any] = {}
         self.catalog = Catalog(ids, start - 30 * DAY, objects)
-        self.world = World(seed=seed, ids=ids, catalog=self.catalog,
-                           horizon=now - EVENT_RETENTION_SECONDS, objects=objects)
+        self.world = World(
+            seed=seed,
+            ids=ids,
+            catalog=self.catalog,
+            horizon=now - EVENT_RETENTION_SECONDS,
+            objects=objects,
+        )
         self.catalog.on_create = self.world.emit
         self.sims: list[CustomerSim] = []
         self._tables: tuple[pa.Table, pa.Table] | None = None
@@ -73,8 +86,9 @@ class Account:
         self._tables = None
         self.version += 1
 
-    def advance(self, days: float, *, seed: int | None = None,
-                new_customers: int | None = None) -> None:
+    def advance(
+        self, days: float, *, seed: int | None = None, new_customers: int | None = None
+    ) -> None:
         """Move the clock forward: new customers, renewals, payments, cancellations...
 
         Every change emits its events. With `seed=None` the account lives the future its
@@ -95,8 +109,10 @@ class Account:
                 for sim in self.sims:
                     sim.reseed(seed * 7_777 + self.advances)
             self.add_customers(
-                [old_now + 1 + int(rng.random() * (new_now - old_now - 1))
-                 for _ in range(new_customers)]
+                [
+                    old_now + 1 + int(rng.random() * (new_now - old_now - 1))
+                    for _ in range(new_customers)
+                ]
             )
             self.now = new_now
             self.world.horizon = new_now - EVENT_RETENTION_SECONDS
@@ -177,8 +193,9 @@ class Account:
         with self.lock:
             if self._tables is None:
                 months, bounds = self.month_bounds()
-                self._tables = truth_tables(self.sims, months, bounds,
-                                            self._rates(max(1, len(months))))
+                self._tables = truth_tables(
+                    self.sims, months, bounds, self._rates(max(1, len(months)))
+                )
             return self._tables
 
     @property
@@ -212,10 +229,12 @@ class Account:
 
     def summary(self) -> dict[str, int]:
         return {
-            "customers": len(self.customers), "subscriptions": len(self.subscriptions),
+            "customers": len(self.customers),
+            "subscriptions": len(self.subscriptions),
             "invoices": len(self.invoices),
             "invoice_lines": sum(len(i.lines) for i in self.invoices),
-            "credit_notes": len(self.credit_notes), "prices": len(self.prices),
+            "credit_notes": len(self.credit_notes),
+            "prices": len(self.prices),
             "events": len(self.events),
         }
 
@@ -241,9 +260,14 @@ def generate_account(
     end = ts(month_start(first_month, months)) if now is None else ts(now)
     if end <= start:
         raise ValueError(f"now ({to_datetime(end)}) must be after first_month ({first_month})")
-    account = Account(seed=seed, first_month=first_month,
-                      reporting_currency=reporting_currency, timezone=timezone,
-                      start=start, now=end)
+    account = Account(
+        seed=seed,
+        first_month=first_month,
+        reporting_currency=reporting_currency,
+        timezone=timezone,
+        start=start,
+        now=end,
+    )
     rng = random.Random(seed)
     span = end - start
     account.add_customers([start + int(rng.random() ** 0.7 * span) for _ in range(customers)])

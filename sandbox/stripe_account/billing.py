@@ -64,16 +64,25 @@ def apply_taxes(lines: list[InvoiceLine], rate: TaxRate | None) -> None:
         line.taxes = [line_tax(line.net, rate)]
 
 
-def recurring_net(amount: int, discount: Discount | None, rate: TaxRate | None,
-                  currency: str) -> int:
+def recurring_net(
+    amount: int, discount: Discount | None, rate: TaxRate | None, currency: str
+) -> int:
     """What one full period of a licensed item brings after discount and tax, in cents.
 
     Used for the revenue of a subscription after a mid-cycle change (see the truth rules):
     the same arithmetic a renewal invoice of that single item would do.
     """
     line = InvoiceLine(
-        id="", invoice="", amount=amount, currency=currency, description="",
-        period_start=0, period_end=0, price=None, quantity=None, kind="subscription",
+        id="",
+        invoice="",
+        amount=amount,
+        currency=currency,
+        description="",
+        period_start=0,
+        period_end=0,
+        price=None,
+        quantity=None,
+        kind="subscription",
     )
     apply_discount([line], discount, currency)
     apply_taxes([line], rate)

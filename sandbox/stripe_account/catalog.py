@@ -38,12 +38,18 @@ class Plan:
 PLANS = {
     "starter": Plan("starter", "Starter", "per_unit", 2900, unit_label="seat"),
     "team": Plan(
-        "team", "Team", "graduated",
-        tiers=((5, 2500, 0), (20, 2000, 0), (None, 1500, 0)), unit_label="seat",
+        "team",
+        "Team",
+        "graduated",
+        tiers=((5, 2500, 0), (20, 2000, 0), (None, 1500, 0)),
+        unit_label="seat",
     ),
     "business": Plan(
-        "business", "Business", "volume",
-        tiers=((25, 6000, 0), (100, 5000, 0), (None, 4000, 0)), unit_label="seat",
+        "business",
+        "Business",
+        "volume",
+        tiers=((25, 6000, 0), (100, 5000, 0), (None, 4000, 0)),
+        unit_label="seat",
     ),
     "enterprise": Plan("enterprise", "Enterprise platform", "per_unit", 0),
     "sso": Plan("sso", "SSO & SCIM add-on", "per_unit", 20000),
@@ -54,54 +60,146 @@ PLANS = {
         "api_calls", "API requests", "per_unit", 2, usage_type="metered", unit_label="1k requests"
     ),
     "storage": Plan(
-        "storage", "Storage", "graduated",
-        tiers=((100, 0, 0), (1000, 10, 0), (None, 5, 0)), usage_type="metered", unit_label="GB",
+        "storage",
+        "Storage",
+        "graduated",
+        tiers=((100, 0, 0), (1000, 10, 0), (None, 5, 0)),
+        usage_type="metered",
+        unit_label="GB",
     ),
 }
-REGIONS = ("us-east", "us-west", "ca-central", "eu-west", "eu-central", "eu-north", "uk-south",
-           "ap-south", "ap-southeast", "ap-northeast", "sa-east", "me-central", "af-south",
-           "au-east")
+REGIONS = (
+    "us-east",
+    "us-west",
+    "ca-central",
+    "eu-west",
+    "eu-central",
+    "eu-north",
+    "uk-south",
+    "ap-south",
+    "ap-southeast",
+    "ap-northeast",
+    "sa-east",
+    "me-central",
+    "af-south",
+    "au-east",
+)
 for _region in REGIONS:  # enterprise data residency: one product per region, many items
-    PLANS[f"region_{_region}"] = Plan(f"region_{_region}", f"Data residency {_region}",
-                                      "per_unit", 30000)
+    PLANS[f"region_{_region}"] = Plan(
+        f"region_{_region}", f"Data residency {_region}", "per_unit", 30000
+    )
 # starter is also sold weekly and by the day (per seat), at these per-period prices in usd
 SHORT_PERIOD_USD = {("week", 1): 900, ("day", 1): 150}
 ONE_TIME_USD = {"setup": 50000, "services": 20000}
 ONE_TIME_NAMES = {"setup": "Onboarding and setup fee", "services": "Professional services (hour)"}
 
 COUPONS: tuple[dict[str, Any], ...] = (
-    {"id": "LAUNCH20", "name": "Launch offer 20% forever", "duration": "forever",
-     "percent_off": 20},
+    {
+        "id": "LAUNCH20",
+        "name": "Launch offer 20% forever",
+        "duration": "forever",
+        "percent_off": 20,
+    },
     {"id": "PARTNER10", "name": "Partner 10%", "duration": "forever", "percent_off": 10},
-    {"id": "WELCOME50", "name": "Welcome 50% for 3 months", "duration": "repeating",
-     "duration_in_months": 3, "percent_off": 50},
-    {"id": "QUARTER25", "name": "25% for 6 months", "duration": "repeating",
-     "duration_in_months": 6, "percent_off": 25},
+    {
+        "id": "WELCOME50",
+        "name": "Welcome 50% for 3 months",
+        "duration": "repeating",
+        "duration_in_months": 3,
+        "percent_off": 50,
+    },
+    {
+        "id": "QUARTER25",
+        "name": "25% for 6 months",
+        "duration": "repeating",
+        "duration_in_months": 6,
+        "percent_off": 25,
+    },
     {"id": "ANNUAL15", "name": "15% off the first invoice", "duration": "once", "percent_off": 15},
-    {"id": "STAY30", "name": "Retention offer 30% for 3 months", "duration": "repeating",
-     "duration_in_months": 3, "percent_off": 30},
-    {"id": "FIRST100", "name": "100 off the first invoice", "duration": "once",
-     "amount_off": 10000},
+    {
+        "id": "STAY30",
+        "name": "Retention offer 30% for 3 months",
+        "duration": "repeating",
+        "duration_in_months": 3,
+        "percent_off": 30,
+    },
+    {
+        "id": "FIRST100",
+        "name": "100 off the first invoice",
+        "duration": "once",
+        "amount_off": 10000,
+    },
     {"id": "LOYAL50", "name": "50 off every invoice", "duration": "forever", "amount_off": 5000},
 )
 
 TAX_RATES: tuple[dict[str, Any], ...] = (
-    {"key": "US-NY", "display_name": "Sales tax", "percentage": 8.875, "inclusive": False,
-     "country": "US", "state": "NY", "tax_type": "sales_tax"},
-    {"key": "US-CA", "display_name": "Sales tax", "percentage": 7.25, "inclusive": False,
-     "country": "US", "state": "CA", "tax_type": "sales_tax"},
-    {"key": "US-TX", "display_name": "Sales tax", "percentage": 6.25, "inclusive": False,
-     "country": "US", "state": "TX", "tax_type": "sales_tax"},
-    {"key": "CA", "display_name": "GST", "percentage": 5.0, "inclusive": False,
-     "country": "CA", "tax_type": "gst"},
-    {"key": "GB", "display_name": "VAT", "percentage": 20.0, "inclusive": True,
-     "country": "GB", "tax_type": "vat"},
-    {"key": "DE", "display_name": "MwSt.", "percentage": 19.0, "inclusive": True,
-     "country": "DE", "tax_type": "vat"},
-    {"key": "FR", "display_name": "TVA", "percentage": 20.0, "inclusive": True,
-     "country": "FR", "tax_type": "vat"},
-    {"key": "NL", "display_name": "BTW", "percentage": 21.0, "inclusive": True,
-     "country": "NL", "tax_type": "vat"},
+    {
+        "key": "US-NY",
+        "display_name": "Sales tax",
+        "percentage": 8.875,
+        "inclusive": False,
+        "country": "US",
+        "state": "NY",
+        "tax_type": "sales_tax",
+    },
+    {
+        "key": "US-CA",
+        "display_name": "Sales tax",
+        "percentage": 7.25,
+        "inclusive": False,
+        "country": "US",
+        "state": "CA",
+        "tax_type": "sales_tax",
+    },
+    {
+        "key": "US-TX",
+        "display_name": "Sales tax",
+        "percentage": 6.25,
+        "inclusive": False,
+        "country": "US",
+        "state": "TX",
+        "tax_type": "sales_tax",
+    },
+    {
+        "key": "CA",
+        "display_name": "GST",
+        "percentage": 5.0,
+        "inclusive": False,
+        "country": "CA",
+        "tax_type": "gst",
+    },
+    {
+        "key": "GB",
+        "display_name": "VAT",
+        "percentage": 20.0,
+        "inclusive": True,
+        "country": "GB",
+        "tax_type": "vat",
+    },
+    {
+        "key": "DE",
+        "display_name": "MwSt.",
+        "percentage": 19.0,
+        "inclusive": True,
+        "country": "DE",
+        "tax_type": "vat",
+    },
+    {
+        "key": "FR",
+        "display_name": "TVA",
+        "percentage": 20.0,
+        "inclusive": True,
+        "country": "FR",
+        "tax_type": "vat",
+    },
+    {
+        "key": "NL",
+        "display_name": "BTW",
+        "percentage": 21.0,
+        "inclusive": True,
+        "country": "NL",
+        "tax_type": "vat",
+    },
 )
 # euro and pound prices are shown tax included (B2C-style VAT), dollar prices before tax
 TAX_BEHAVIOR = {"usd": "exclusive", "cad": "exclusive", "eur": "inclusive", "gbp": "inclusive"}
@@ -127,9 +225,7 @@ class Catalog:
         self.products: dict[str, Product] = {}
         self.prices: list[Price] = []
         self._price_by_key: dict[tuple[Any, ...], Price] = {}
-        self.coupons = {
-            spec["id"]: _coupon(spec, created) for spec in COUPONS
-        }
+        self.coupons = {spec["id"]: _coupon(spec, created) for spec in COUPONS}
         self.tax_rates = {
             spec["key"]: TaxRate(
                 id=ids.new("txr"),
@@ -147,8 +243,11 @@ class Catalog:
             name = PLANS[key].product if key in PLANS else ONE_TIME_NAMES[key]
             unit = PLANS[key].unit_label if key in PLANS else None
             self.products[key] = Product(
-                id=self.ids.new("prod"), name=name, created=min(when, self.created),
-                unit_label=unit, metadata={"plan": key},
+                id=self.ids.new("prod"),
+                name=name,
+                created=min(when, self.created),
+                unit_label=unit,
+                metadata={"plan": key},
             )
             self.objects[self.products[key].id] = self.products[key]
             self._created("product.created", when, self.products[key])
@@ -168,13 +267,19 @@ class Catalog:
         elif plan.usage_type == "metered":
             months = 1.0
         else:
-            months = count * (12 if interval == "year" else 1) * COMMITMENT_DISCOUNT[
-                (interval, count)
-            ]
+            months = (
+                count * (12 if interval == "year" else 1) * COMMITMENT_DISCOUNT[(interval, count)]
+            )
         price = Price(
-            id=self.ids.new("price"), product=product.id, currency=currency,
-            created=when, type="recurring", interval=interval, interval_count=count,
-            usage_type=plan.usage_type, tax_behavior=TAX_BEHAVIOR[currency],
+            id=self.ids.new("price"),
+            product=product.id,
+            currency=currency,
+            created=when,
+            type="recurring",
+            interval=interval,
+            interval_count=count,
+            usage_type=plan.usage_type,
+            tax_behavior=TAX_BEHAVIOR[currency],
             lookup_key=f"{key}_{count}{interval}_{currency}",
             nickname=f"{plan.product} ({_cadence(interval, count)})",
             metadata={"plan": key},
@@ -198,15 +303,31 @@ class Catalog:
         self._register(cache_key, price, product)
         return price
 
-    def custom(self, key: str, amount: int, interval: str, count: int, currency: str,
-               when: int, nickname: str) -> Price:
+    def custom(
+        self,
+        key: str,
+        amount: int,
+        interval: str,
+        count: int,
+        currency: str,
+        when: int,
+        nickname: str,
+    ) -> Price:
         """A deal-specific price (Enterprise contracts)."""
         product = self.product(key, when)
         price = Price(
-            id=self.ids.new("price"), product=product.id, currency=currency, created=when,
-            type="recurring", interval=interval, interval_count=count,
-            unit_amount=amount, unit_amount_decimal=str(amount),
-            tax_behavior=TAX_BEHAVIOR[currency], nickname=nickname, metadata={"plan": key},
+            id=self.ids.new("price"),
+            product=product.id,
+            currency=currency,
+            created=when,
+            type="recurring",
+            interval=interval,
+            interval_count=count,
+            unit_amount=amount,
+            unit_amount_decimal=str(amount),
+            tax_behavior=TAX_BEHAVIOR[currency],
+            nickname=nickname,
+            metadata={"plan": key},
         )
         self.prices.append(price)
         self.objects[price.id] = price
@@ -220,10 +341,16 @@ class Catalog:
             product = self.product(key, when)
             amount = nice(ONE_TIME_USD[key] * CURRENCY_FACTOR[currency])
             price = Price(
-                id=self.ids.new("price"), product=product.id, currency=currency,
-                created=when, type="one_time", unit_amount=amount,
-                unit_amount_decimal=str(amount), tax_behavior=TAX_BEHAVIOR[currency],
-                lookup_key=f"{key}_{currency}", nickname=ONE_TIME_NAMES[key],
+                id=self.ids.new("price"),
+                product=product.id,
+                currency=currency,
+                created=when,
+                type="one_time",
+                unit_amount=amount,
+                unit_amount_decimal=str(amount),
+                tax_behavior=TAX_BEHAVIOR[currency],
+                lookup_key=f"{key}_{currency}",
+                nickname=ONE_TIME_NAMES[key],
             )
             self._register(cache_key, price, product)
         return price
@@ -239,15 +366,20 @@ class Catalog:
             if self.on_create is not None:
                 self.on_create("product.updated", price.created, product, before)
 
-
     def _created(self, kind: str, when: int, record: Any) -> None:
         if self.on_create is not None:
             self.on_create(kind, when, record)
 
 
 def _cadence(interval: str, count: int) -> str:
-    names = {("month", 1): "monthly", ("month", 3): "quarterly", ("month", 6): "every 6 months",
-             ("year", 1): "yearly", ("week", 1): "weekly", ("day", 1): "daily"}
+    names = {
+        ("month", 1): "monthly",
+        ("month", 3): "quarterly",
+        ("month", 6): "every 6 months",
+        ("year", 1): "yearly",
+        ("week", 1): "weekly",
+        ("day", 1): "daily",
+    }
     return names.get((interval, count), f"every {count} {interval}s")
 
 
@@ -257,7 +389,8 @@ def _coupon(spec: dict[str, Any], created: int) -> Coupon:
         coupon.currency = "usd"
         coupon.currency_options = {
             cur: nice(coupon.amount_off * factor)
-            for cur, factor in CURRENCY_FACTOR.items() if cur != "usd"
+            for cur, factor in CURRENCY_FACTOR.items()
+            if cur != "usd"
         }
     return coupon
 

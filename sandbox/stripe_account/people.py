@@ -9,8 +9,13 @@ from sandbox.stripe_account.records import TaxRate
 
 COUNTRIES = (
     # country, weight, currency, tax rate key options, cities
-    ("US", 55, "usd", ("US-NY", "US-CA", "US-TX"), ("New York", "San Francisco", "Austin",
-                                                  "Seattle", "Chicago", "Boston")),
+    (
+        "US",
+        55,
+        "usd",
+        ("US-NY", "US-CA", "US-TX"),
+        ("New York", "San Francisco", "Austin", "Seattle", "Chicago", "Boston"),
+    ),
     ("GB", 12, "gbp", ("GB",), ("London", "Manchester", "Bristol")),
     ("DE", 8, "eur", ("DE",), ("Berlin", "Munich", "Hamburg")),
     ("FR", 6, "eur", ("FR",), ("Paris", "Lyon")),
@@ -20,14 +25,53 @@ COUNTRIES = (
     ("IE", 2, "eur", (), ("Dublin",)),
     ("SE", 2, "eur", (), ("Stockholm",)),
 )
-US_STATES = {"New York": "NY", "San Francisco": "CA", "Austin": "TX", "Seattle": "WA",
-             "Chicago": "IL", "Boston": "MA"}
+US_STATES = {
+    "New York": "NY",
+    "San Francisco": "CA",
+    "Austin": "TX",
+    "Seattle": "WA",
+    "Chicago": "IL",
+    "Boston": "MA",
+}
 CHANNELS = (("inbound", 45), ("outbound", 25), ("partner", 15), ("referral", 15))
 SEGMENTS = (("SMB", 70), ("Mid-Market", 24), ("Enterprise", 6))
-_FIRST = ("Blue", "North", "Bright", "Iron", "Swift", "Silver", "Quiet", "Red", "Green",
-          "Atlas", "Nova", "Pine", "Delta", "Harbor", "Summit", "Cedar", "Lumen", "Vector")
-_SECOND = ("Labs", "Works", "Systems", "Analytics", "Logistics", "Health", "Capital",
-           "Robotics", "Media", "Foods", "Energy", "Software", "Studio", "Networks", "Bio")
+_FIRST = (
+    "Blue",
+    "North",
+    "Bright",
+    "Iron",
+    "Swift",
+    "Silver",
+    "Quiet",
+    "Red",
+    "Green",
+    "Atlas",
+    "Nova",
+    "Pine",
+    "Delta",
+    "Harbor",
+    "Summit",
+    "Cedar",
+    "Lumen",
+    "Vector",
+)
+_SECOND = (
+    "Labs",
+    "Works",
+    "Systems",
+    "Analytics",
+    "Logistics",
+    "Health",
+    "Capital",
+    "Robotics",
+    "Media",
+    "Foods",
+    "Energy",
+    "Software",
+    "Studio",
+    "Networks",
+    "Bio",
+)
 _SUFFIX = ("Inc.", "LLC", "Ltd", "GmbH", "SAS", "BV", "Corp.", "Group")
 
 
@@ -44,8 +88,17 @@ def weighted(rng: random.Random, options: tuple[tuple, ...]) -> tuple:
 class Profile:
     """The customer's fixed traits, drawn once at arrival."""
 
-    __slots__ = ("address", "channel", "country", "currency", "email", "name", "segment",
-                 "tax_exempt", "tax_rate")
+    __slots__ = (
+        "address",
+        "channel",
+        "country",
+        "currency",
+        "email",
+        "name",
+        "segment",
+        "tax_exempt",
+        "tax_rate",
+    )
 
     def __init__(self, rng: random.Random, catalog: Catalog, index: int) -> None:
         self.segment = weighted(rng, SEGMENTS)[0]
@@ -58,8 +111,12 @@ class Profile:
         city = rng.choice(cities)
         state = US_STATES.get(city) if country == "US" else None
         self.address = {
-            "city": city, "country": country, "line1": f"{rng.randint(1, 999)} Main Street",
-            "line2": None, "postal_code": f"{rng.randint(10000, 99999)}", "state": state,
+            "city": city,
+            "country": country,
+            "line1": f"{rng.randint(1, 999)} Main Street",
+            "line2": None,
+            "postal_code": f"{rng.randint(10000, 99999)}",
+            "state": state,
         }
         self.tax_rate: TaxRate | None = None
         self.tax_exempt = "none"

@@ -112,10 +112,17 @@ class CustomerSim:
         w, rng = self.w, self.rng
         profile = self.profile = Profile(rng, w.catalog, self.index)
         self.customer = Customer(
-            id=w.ids.new("cus"), created=t, name=profile.name, email=profile.email,
-            address=profile.address, tax_exempt=profile.tax_exempt,
-            metadata={"channel": profile.channel, "segment_at_signup": profile.segment,
-                      "crm_id": f"acct-{self.index:06d}"},
+            id=w.ids.new("cus"),
+            created=t,
+            name=profile.name,
+            email=profile.email,
+            address=profile.address,
+            tax_exempt=profile.tax_exempt,
+            metadata={
+                "channel": profile.channel,
+                "segment_at_signup": profile.segment,
+                "crm_id": f"acct-{self.index:06d}",
+            },
             invoice_prefix=f"{self.index:08X}"[-8:],
         )
         w.add(self.customer, w.customers)
@@ -171,8 +178,9 @@ class CustomerSim:
             items += [(f"region_{r}", 1) for r in rng.sample(REGIONS, rng.randint(9, 14))]
         return "enterprise", *cadence, items
 
-    def _with_metered(self, items: list[tuple[str, int]], cadence: tuple[str, int],
-                      share: float) -> list[tuple[str, int]]:
+    def _with_metered(
+        self, items: list[tuple[str, int]], cadence: tuple[str, int], share: float
+    ) -> list[tuple[str, int]]:
         if cadence == ("month", 1) and self.rng.random() < share:
             items.append(("api_calls" if self.rng.random() < 0.7 else "storage", 0))
         return items
@@ -183,7 +191,12 @@ class CustomerSim:
             yearly = self.rng.lognormvariate(math.log(160_000), 0.45) * 100
             amount = round(yearly * months_per_period(interval, count) / 12 / 100) * 100
             return self.w.catalog.custom(
-                "enterprise", amount, interval, count, currency, t,
+                "enterprise",
+                amount,
+                interval,
+                count,
+                currency,
+                t,
                 nickname=f"Enterprise contract - {self.customer.name}",
             )
         return self.w.catalog.recurring(key, interval, count, currency, t)
@@ -200,11 +213,17 @@ class CustomerSim:
         for key, quantity in wanted:
             price = self._price(key, interval, count, t)
             metered = price.usage_type == "metered"
-            items.append(SubscriptionItem(
-                id=w.ids.new("si"), subscription=sub_id, price=price,
-                quantity=None if metered else quantity, created=t,
-                current_period_start=t, current_period_end=t,
-            ))
+            items.append(
+                SubscriptionItem(
+                    id=w.ids.new("si"),
+                    subscription=sub_id,
+                    price=price,
+                    quantity=None if metered else quantity,
+                    created=t,
+                    current_period_start=t,
+                    current_period_end=t,
+                )
+            )
         for item in items:
             w.objects[item.id] = item
         state = SubState(main=main, plan=plan)
@@ -213,9 +232,16 @@ class CustomerSim:
                 base = 3000.0 if item.price.meter == "mtr_api_calls" else 400.0
                 state.usage_base[item.price.id] = rng.lognormvariate(math.log(base), 0.8)
         sub = Subscription(
-            id=sub_id, customer=customer.id, created=t, start_date=t,
-            currency=self.profile.currency, interval=interval, interval_count=count,
-            billing_cycle_anchor=t, items=items, status="active",
+            id=sub_id,
+            customer=customer.id,
+            created=t,
+            start_date=t,
+            currency=self.profile.currency,
+            interval=interval,
+            interval_count=count,
+            billing_cycle_anchor=t,
+            items=items,
+            status="active",
             default_tax_rates=[self.profile.tax_rate] if self.profile.tax_rate else [],
             metadata={"plan": plan},
         )
@@ -242,14 +268,18 @@ class CustomerSim:
             w.emit("customer.updated", t, customer, before)
         if state.trial:
             self._set_period(sub, state, t, sub.trial_end)
-            invoice = self._invoice(sub, t, "subscription_create", t, sub.trial_end,
-                                    trial=True)
+            invoice = self._invoice(sub, t, "subscription_create", t, sub.trial_end, trial=True)
             w.emit("customer.subscription.created", t, sub)
             self._finalize_now(invoice, t, pay=True)
             self.push(sub.trial_end - 3 * DAY, "trial_will_end", sub.id)
             if not state.will_convert:
-                self.push(t + rng.randint(DAY, sub.trial_end - t - HOUR), "cancel_request",
-                          sub.id, state.token, False)
+                self.push(
+                    t + rng.randint(DAY, sub.trial_end - t - HOUR),
+                    "cancel_request",
+                    sub.id,
+                    state.token,
+                    False,
+                )
             self.push(sub.trial_end, "renew", sub.id)
             return
         state.index = 0
@@ -287,8 +317,14 @@ class CustomerSim:
         end = None
         if coupon.duration == "repeating":
             end = t + int(coupon.duration_in_months * MONTH)
-        discount = Discount(id=self.w.ids.new("di"), coupon=coupon, customer=sub.customer,
-                            subscription=sub.id, start=t, end=end)
+        discount = Discount(
+            id=self.w.ids.new("di"),
+            coupon=coupon,
+            customer=sub.customer,
+            subscription=sub.id,
+            start=t,
+            end=end,
+        )
         coupon.times_redeemed += 1
         self.w.add(discount, self.w.discounts)
         self.w.emit("customer.discount.created", t, discount)
@@ -300,8 +336,9 @@ class CustomerSim:
     def _bound(self, sub: Subscription, index: int) -> int:
         return period_bound(sub.billing_cycle_anchor, sub.interval, sub.interval_count, index)
 
-    def _set_period(self, sub: Subscription, state: SubState, start: int, end: int,
-                    when: int | None = None) -> None:
+    def _set_period(
+        self, sub: Subscription, state: SubState, start: int, end: int, when: int | None = None
+    ) -> None:
         state.period_start, state.period_end = start, end
         if (start if when is None else when) >= self.w.horizon:  # events may hold old items
             sub.items = [snapshot(item) for item in sub.items]
@@ -319,20 +356,47 @@ class CustomerSim:
                 return discount
         return None
 
-    def _line(self, invoice_id: str, sub: Subscription | None, item: SubscriptionItem | None,
-              price: Price | None, quantity: int | None, amount: int, start: int, end: int,
-              kind: str, description: str) -> InvoiceLine:
+    def _line(
+        self,
+        invoice_id: str,
+        sub: Subscription | None,
+        item: SubscriptionItem | None,
+        price: Price | None,
+        quantity: int | None,
+        amount: int,
+        start: int,
+        end: int,
+        kind: str,
+        description: str,
+    ) -> InvoiceLine:
         return InvoiceLine(
-            id=self.w.ids.new("il"), invoice=invoice_id, amount=amount,
-            currency=self.profile.currency, description=description, period_start=start,
-            period_end=end, price=price, quantity=quantity, kind=kind,
-            subscription=sub.id if sub else None, subscription_item=item.id if item else None,
+            id=self.w.ids.new("il"),
+            invoice=invoice_id,
+            amount=amount,
+            currency=self.profile.currency,
+            description=description,
+            period_start=start,
+            period_end=end,
+            price=price,
+            quantity=quantity,
+            kind=kind,
+            subscription=sub.id if sub else None,
+            subscription_item=item.id if item else None,
             unit_amount_decimal=price.unit_amount_decimal if price else None,
         )
 
-    def _invoice(self, sub: Subscription, t: int, reason: str, start: int, end: int, *,
-                 trial: bool = False, usage: list[tuple[SubscriptionItem, int, int]] = (),
-                 licensed: bool = True) -> Invoice:
+    def _invoice(
+        self,
+        sub: Subscription,
+        t: int,
+        reason: str,
+        start: int,
+        end: int,
+        *,
+        trial: bool = False,
+        usage: list[tuple[SubscriptionItem, int, int]] = (),
+        licensed: bool = True,
+    ) -> Invoice:
         """Draft invoice for the licensed items over [start, end) and usage of past periods."""
         w, state = self.w, self.subs[sub.id][1]
         invoice_id = w.ids.new("in")
@@ -340,10 +404,18 @@ class CustomerSim:
         segment_lines: list[InvoiceLine] = []
         for item, used_start, used_end in usage:
             units = self._usage(sub, state, item)
-            line = self._line(invoice_id, sub, item, item.price, units,
-                              price_amount(item.price, units), used_start, used_end,
-                              "subscription", f"{units} x {self._product_name(item.price)}"
-                              f" (usage)")
+            line = self._line(
+                invoice_id,
+                sub,
+                item,
+                item.price,
+                units,
+                price_amount(item.price, units),
+                used_start,
+                used_end,
+                "subscription",
+                f"{units} x {self._product_name(item.price)} (usage)",
+            )
             lines.append(line)
             segment_lines.append(line)
         if licensed:
@@ -353,8 +425,18 @@ class CustomerSim:
                 amount = 0 if trial else price_amount(item.price, item.quantity)
                 name = self._product_name(item.price)
                 text = f"Trial period for {name}" if trial else f"{item.quantity} x {name}"
-                line = self._line(invoice_id, sub, item, item.price, item.quantity, amount,
-                                  start, end, "subscription", text)
+                line = self._line(
+                    invoice_id,
+                    sub,
+                    item,
+                    item.price,
+                    item.quantity,
+                    amount,
+                    start,
+                    end,
+                    "subscription",
+                    text,
+                )
                 lines.append(line)
                 state.debits[item.id] = (invoice_id, line.id)
                 if not trial:
@@ -363,8 +445,18 @@ class CustomerSim:
             setup = {"Mid-Market": 0.3, "Enterprise": 0.7}.get(self.profile.segment, 0.0)
             if self.rng.random() < setup:
                 price = w.catalog.one_time("setup", sub.currency, t)
-                line = self._line(invoice_id, sub, None, price, 1, price.unit_amount, t, t,
-                                  "invoiceitem", "Onboarding and setup fee")
+                line = self._line(
+                    invoice_id,
+                    sub,
+                    None,
+                    price,
+                    1,
+                    price.unit_amount,
+                    t,
+                    t,
+                    "invoiceitem",
+                    "Onboarding and setup fee",
+                )
                 line.invoice_item = w.ids.new("ii")
                 line.discountable = False
                 lines.append(line)
@@ -372,9 +464,16 @@ class CustomerSim:
         billing.apply_discount(lines, discount, sub.currency)
         billing.apply_taxes(lines, self.profile.tax_rate)
         invoice = Invoice(
-            id=invoice_id, customer=self.customer, created=t, currency=sub.currency,
-            billing_reason=reason, lines=lines, period_start=start, period_end=end,
-            subscription=sub.id, starting_balance=self.customer.balance,
+            id=invoice_id,
+            customer=self.customer,
+            created=t,
+            currency=sub.currency,
+            billing_reason=reason,
+            lines=lines,
+            period_start=start,
+            period_end=end,
+            subscription=sub.id,
+            starting_balance=self.customer.balance,
         )
         billing.total_invoice(invoice)
         if discount is not None and discount.coupon.duration == "once" and invoice.discounts:
@@ -398,16 +497,19 @@ class CustomerSim:
 
     def _usage(self, sub: Subscription, state: SubState, item: SubscriptionItem) -> int:
         base = state.usage_base.get(item.price.id, 1000.0)
-        growth = 1.02 ** state.index
+        growth = 1.02**state.index
         return max(0, int(base * growth * self.rng.lognormvariate(0, 0.25)))
 
-    def _segment(self, sub: Subscription, state: SubState, line: InvoiceLine,
-                 invoice_id: str) -> None:
+    def _segment(
+        self, sub: Subscription, state: SubState, line: InvoiceLine, invoice_id: str
+    ) -> None:
         months = months_per_period(line.price.interval, line.price.interval_count)
         segment = Segment(
-            start=line.period_start, end=line.period_end,
+            start=line.period_start,
+            end=line.period_end,
             monthly_cents=(line.net - line.inclusive_tax) / months,
-            subscription=sub.id, invoice=invoice_id,
+            subscription=sub.id,
+            invoice=invoice_id,
             metered=line.price.usage_type == "metered",
         )
         self.segments.append(segment)
@@ -459,8 +561,11 @@ class CustomerSim:
         w.emit("invoice.paid", t, invoice, before)
         w.emit("invoice.payment_succeeded", t, invoice)
         self.ever_paid = True
-        if (invoice.subscription and invoice.billing_reason != "subscription_update"
-                and self.rng.random() < CREDIT_NOTE):
+        if (
+            invoice.subscription
+            and invoice.billing_reason != "subscription_update"
+            and self.rng.random() < CREDIT_NOTE
+        ):
             self.push(t + self.rng.randint(2 * DAY, 20 * DAY), "credit_note", invoice.id)
 
     def _fail(self, invoice: Invoice, t: int, next_attempt: int | None) -> None:
@@ -477,12 +582,16 @@ class CustomerSim:
         if sub.ended_at is not None or sub.status in ("incomplete", "incomplete_expired"):
             return
         previous_start = state.period_start
-        metered = [(item, previous_start, t) for item in sub.items
-                   if item.price.usage_type == "metered" and not state.trial]
+        metered = [
+            (item, previous_start, t)
+            for item in sub.items
+            if item.price.usage_type == "metered" and not state.trial
+        ]
         if sub.cancel_at_period_end:
             if metered:
-                invoice = self._invoice(sub, t, "subscription_cycle", previous_start, t,
-                                        usage=metered, licensed=False)
+                invoice = self._invoice(
+                    sub, t, "subscription_cycle", previous_start, t, usage=metered, licensed=False
+                )
                 self.push(t + HOUR, "finalize", invoice.id)
             self._end(sub, state, t, "cancellation_requested", event_time=t)
             return
@@ -525,12 +634,13 @@ class CustomerSim:
         before = self.w.before(t + 6, sub)
         sub.status = "past_due"
         self.w.emit("customer.subscription.updated", t + 6, sub, before)
-        recovered_at = (self.rng.randrange(3) if self.rng.random() < RECOVERY else None)
+        recovered_at = self.rng.randrange(3) if self.rng.random() < RECOVERY else None
         for number, when in enumerate(retries):
             self.push(when, "retry", invoice.id, number, recovered_at, retries)
 
-    def _retry(self, t: int, invoice_id: str, number: int, recovered_at: int | None,
-               retries: list[int]) -> None:
+    def _retry(
+        self, t: int, invoice_id: str, number: int, recovered_at: int | None, retries: list[int]
+    ) -> None:
         w = self.w
         invoice = w.objects[invoice_id]
         sub, state = self.subs[invoice.subscription]
@@ -547,8 +657,7 @@ class CustomerSim:
         if last:
             self._dunning_over(t + 1, sub, state, invoice)
 
-    def _dunning_over(self, t: int, sub: Subscription, state: SubState,
-                      invoice: Invoice) -> None:
+    def _dunning_over(self, t: int, sub: Subscription, state: SubState, invoice: Invoice) -> None:
         w, rng = self.w, self.rng
         outcome = rng.choices(["cancel", "unpaid", "void"], [60, 20, 20])[0]
         if outcome == "unpaid":
@@ -604,8 +713,9 @@ class CustomerSim:
         w.emit("customer.subscription.deleted", t, sub, before)
         self._after_churn(t)
 
-    def _end(self, sub: Subscription, state: SubState, t: int, reason: str, *,
-             event_time: int) -> None:
+    def _end(
+        self, sub: Subscription, state: SubState, t: int, reason: str, *, event_time: int
+    ) -> None:
         """The subscription ends at `t`: revenue stops, events, maybe reactivation later."""
         w = self.w
         before = w.before(event_time, sub)
@@ -652,11 +762,9 @@ class CustomerSim:
         if rng.random() < per_period(UPGRADE[segment], months):
             self.push(start + int(rng.random() * length), "change", sub.id, state.token, "up")
         if rng.random() < per_period(DOWNGRADE, months):
-            self.push(start + int(rng.random() * length), "change", sub.id, state.token,
-                      "down")
+            self.push(start + int(rng.random() * length), "change", sub.id, state.token, "down")
         if rng.random() < per_period(ADD_ON, months):
-            self.push(start + int(rng.random() * length), "change", sub.id, state.token,
-                      "addon")
+            self.push(start + int(rng.random() * length), "change", sub.id, state.token, "addon")
 
     def _cancel_request(self, t: int, sub_id: str, token: int, retention: bool) -> None:
         w, rng = self.w, self.rng
@@ -674,19 +782,31 @@ class CustomerSim:
         before = w.before(t, sub)
         sub.cancellation_details = {
             "comment": None,
-            "feedback": rng.choice(["too_expensive", "missing_features", "switched_service",
-                                    "unused", "other", None]),
+            "feedback": rng.choice(
+                ["too_expensive", "missing_features", "switched_service", "unused", "other", None]
+            ),
             "reason": "cancellation_requested",
         }
         sub.canceled_at = t
-        immediate = (state.main and not state.trial and self._months(sub) <= 1
-                     and rng.random() < 0.15)
+        immediate = (
+            state.main and not state.trial and self._months(sub) <= 1 and rng.random() < 0.15
+        )
         if immediate:
-            metered = [(item, state.period_start, t) for item in sub.items
-                       if item.price.usage_type == "metered"]
+            metered = [
+                (item, state.period_start, t)
+                for item in sub.items
+                if item.price.usage_type == "metered"
+            ]
             if metered:
-                invoice = self._invoice(sub, t, "subscription_update", state.period_start, t,
-                                        usage=metered, licensed=False)
+                invoice = self._invoice(
+                    sub,
+                    t,
+                    "subscription_update",
+                    state.period_start,
+                    t,
+                    usage=metered,
+                    licensed=False,
+                )
                 self.push(t + HOUR, "finalize", invoice.id)
             self._end(sub, state, t, "cancellation_requested", event_time=t)
             return
@@ -721,9 +841,11 @@ class CustomerSim:
         discount = self._active_discount(sub, t)
         if discount is None:
             return bool(sub.discounts) or state.period_discount is not None
-        return not (discount.coupon.duration == "forever"
-                    and discount.coupon.percent_off is not None
-                    and discount.id == state.period_discount)
+        return not (
+            discount.coupon.duration == "forever"
+            and discount.coupon.percent_off is not None
+            and discount.id == state.period_discount
+        )
 
     def _change(self, t: int, sub_id: str, token: int, kind: str) -> None:
         sub, state = self.subs[sub_id]
@@ -737,12 +859,18 @@ class CustomerSim:
             return
         self._prorate(sub, state, new_items, t)
 
-    def _changed_items(self, sub: Subscription, state: SubState, kind: str,
-                       t: int) -> list[SubscriptionItem] | None:
+    def _changed_items(
+        self, sub: Subscription, state: SubState, kind: str, t: int
+    ) -> list[SubscriptionItem] | None:
         rng, w = self.rng, self.w
         licensed = [i for i in sub.items if i.price.usage_type == "licensed"]
-        seat_items = [i for i in licensed if (i.quantity or 0) > 1 or
-                      i.price.billing_scheme == "tiered" or state.plan == "starter"]
+        seat_items = [
+            i
+            for i in licensed
+            if (i.quantity or 0) > 1
+            or i.price.billing_scheme == "tiered"
+            or state.plan == "starter"
+        ]
         items = [snapshot(i) for i in sub.items]
         if kind == "addon":
             keys = {p.id: k for k, p in w.catalog.products.items()}
@@ -752,11 +880,17 @@ class CustomerSim:
                 return None
             key = rng.choice(choices)
             price = w.catalog.recurring(key, sub.interval, sub.interval_count, sub.currency, t)
-            items.append(SubscriptionItem(
-                id=w.ids.new("si"), subscription=sub.id, price=price,
-                quantity=rng.randint(1, 3) if key == "workspaces" else 1, created=t,
-                current_period_start=state.period_start, current_period_end=state.period_end,
-            ))
+            items.append(
+                SubscriptionItem(
+                    id=w.ids.new("si"),
+                    subscription=sub.id,
+                    price=price,
+                    quantity=rng.randint(1, 3) if key == "workspaces" else 1,
+                    created=t,
+                    current_period_start=state.period_start,
+                    current_period_end=state.period_end,
+                )
+            )
             w.objects[items[-1].id] = items[-1]
             return items
         if not seat_items:
@@ -764,8 +898,11 @@ class CustomerSim:
         target = next(i for i in items if i.id == seat_items[0].id)
         quantity = target.quantity or 1
         if kind == "up":
-            if state.plan == "starter" and sub.interval in ("month", "year") and (
-                    rng.random() < 0.3):
+            if (
+                state.plan == "starter"
+                and sub.interval in ("month", "year")
+                and (rng.random() < 0.3)
+            ):
                 target.price = w.catalog.recurring("team", sub.interval, 1, sub.currency, t)
                 target.quantity = max(quantity, 3)
                 return items
@@ -787,8 +924,11 @@ class CustomerSim:
                 gone = self.rng.choice(addons)
                 sub.items = [i for i in sub.items if i.id != gone.id]
         per_year = max(1, round(12 / self._months(sub)))
-        if state.plan == "enterprise" and state.index % per_year == 0 and (
-                self.rng.random() < ENTERPRISE_UPLIFT):
+        if (
+            state.plan == "enterprise"
+            and state.index % per_year == 0
+            and (self.rng.random() < ENTERPRISE_UPLIFT)
+        ):
             self._uplift(sub, t)
 
     def _uplift(self, sub: Subscription, t: int) -> None:
@@ -797,13 +937,19 @@ class CustomerSim:
         contract = items[0]
         amount = round(contract.price.unit_amount * self.rng.uniform(1.05, 1.3) / 100) * 100
         contract.price = self.w.catalog.custom(
-            "enterprise", amount, sub.interval, sub.interval_count, sub.currency, t,
+            "enterprise",
+            amount,
+            sub.interval,
+            sub.interval_count,
+            sub.currency,
+            t,
             nickname=contract.price.nickname or "Enterprise contract",
         )
         sub.items = items
 
-    def _prorate(self, sub: Subscription, state: SubState, items: list[SubscriptionItem],
-                 t: int) -> None:
+    def _prorate(
+        self, sub: Subscription, state: SubState, items: list[SubscriptionItem], t: int
+    ) -> None:
         """Mid-cycle change: proration invoice now, new revenue from `t` (truth rules)."""
         w = self.w
         start, end = state.period_start, state.period_end
@@ -818,8 +964,12 @@ class CustomerSim:
         lines = []
         for item_id in list(old) + [i for i in new if i not in old]:
             before_item, after_item = old.get(item_id), new.get(item_id)
-            if before_item and after_item and (before_item.price.id, before_item.quantity) == (
-                    after_item.price.id, after_item.quantity):
+            if (
+                before_item
+                and after_item
+                and (before_item.price.id, before_item.quantity)
+                == (after_item.price.id, after_item.quantity)
+            ):
                 continue
             for sign, item in ((-1, before_item), (1, after_item)):
                 if item is None or item.price.usage_type == "metered":
@@ -829,10 +979,23 @@ class CustomerSim:
                     full -= billing.percent_of(full, percent)
                 amount = sign * billing.round_half_up(full * fraction)
                 name = self._product_name(item.price)
-                text = (f"Unused time on {item.quantity} x {name}" if sign < 0
-                        else f"Remaining time on {item.quantity} x {name}")
-                line = self._line(invoice_id, sub, item, item.price, item.quantity, amount,
-                                  t, end, "proration", text)
+                text = (
+                    f"Unused time on {item.quantity} x {name}"
+                    if sign < 0
+                    else f"Remaining time on {item.quantity} x {name}"
+                )
+                line = self._line(
+                    invoice_id,
+                    sub,
+                    item,
+                    item.price,
+                    item.quantity,
+                    amount,
+                    t,
+                    end,
+                    "proration",
+                    text,
+                )
                 line.discountable = False
                 line.invoice_item = w.ids.new("ii")  # prorations are invoice items
                 if sign < 0 and item.id in state.debits:
@@ -848,9 +1011,16 @@ class CustomerSim:
         self._set_period(sub, state, start, end, t)
         billing.apply_taxes(lines, self.profile.tax_rate)
         invoice = Invoice(
-            id=invoice_id, customer=self.customer, created=t, currency=sub.currency,
-            billing_reason="subscription_update", lines=lines, period_start=t, period_end=t,
-            subscription=sub.id, starting_balance=self.customer.balance,
+            id=invoice_id,
+            customer=self.customer,
+            created=t,
+            currency=sub.currency,
+            billing_reason="subscription_update",
+            lines=lines,
+            period_start=t,
+            period_end=t,
+            subscription=sub.id,
+            starting_balance=self.customer.balance,
         )
         billing.total_invoice(invoice)
         w.add(invoice, w.invoices)
@@ -869,10 +1039,19 @@ class CustomerSim:
         for item in sub.items:
             if item.price.usage_type == "metered":
                 continue
-            net = billing.recurring_net(price_amount(item.price, item.quantity), discount,
-                                        self.profile.tax_rate, sub.currency)
-            segment = Segment(start=t, end=end, monthly_cents=net / months,
-                              subscription=sub.id, invoice=invoice.id)
+            net = billing.recurring_net(
+                price_amount(item.price, item.quantity),
+                discount,
+                self.profile.tax_rate,
+                sub.currency,
+            )
+            segment = Segment(
+                start=t,
+                end=end,
+                monthly_cents=net / months,
+                subscription=sub.id,
+                invoice=invoice.id,
+            )
             self.segments.append(segment)
             state.open_segments.append(segment)
 
@@ -891,16 +1070,32 @@ class CustomerSim:
         lines = []
         for week in range(weeks):
             hours = rng.randint(5, 80)
-            line = self._line(invoice_id, None, None, price, hours, price.unit_amount * hours,
-                              t, t, "invoiceitem",
-                              f"{hours} x Professional services (hour), week {week + 1}")
+            line = self._line(
+                invoice_id,
+                None,
+                None,
+                price,
+                hours,
+                price.unit_amount * hours,
+                t,
+                t,
+                "invoiceitem",
+                f"{hours} x Professional services (hour), week {week + 1}",
+            )
             line.invoice_item = w.ids.new("ii")
             lines.append(line)
         billing.apply_taxes(lines, self.profile.tax_rate)
         invoice = Invoice(
-            id=invoice_id, customer=customer, created=t, currency=customer.currency,
-            billing_reason="manual", lines=lines, period_start=t, period_end=t,
-            collection_method="send_invoice", description="Professional services",
+            id=invoice_id,
+            customer=customer,
+            created=t,
+            currency=customer.currency,
+            billing_reason="manual",
+            lines=lines,
+            period_start=t,
+            period_end=t,
+            collection_method="send_invoice",
+            description="Professional services",
         )
         billing.total_invoice(invoice)
         w.add(invoice, w.invoices)
@@ -960,13 +1155,24 @@ class CustomerSim:
         total = amount + (tax.amount if tax and tax.behavior == "exclusive" else 0)
         refund = rng.random() < 0.7
         note = CreditNote(
-            id=w.ids.new("cn"), number=f"{invoice.number}-CN-01", invoice=invoice.id,
-            customer=invoice.customer.id, created=t, currency=invoice.currency,
-            reason=rng.choice(["product_unsatisfactory", "order_change",
-                               "requested_by_customer"]),
-            subtotal=amount, total=total,
-            lines=[CreditNoteLine(id=w.ids.new("cnli"), invoice_line=line.id, amount=amount,
-                                  description=line.description, tax=tax)],
+            id=w.ids.new("cn"),
+            number=f"{invoice.number}-CN-01",
+            invoice=invoice.id,
+            customer=invoice.customer.id,
+            created=t,
+            currency=invoice.currency,
+            reason=rng.choice(["product_unsatisfactory", "order_change", "requested_by_customer"]),
+            subtotal=amount,
+            total=total,
+            lines=[
+                CreditNoteLine(
+                    id=w.ids.new("cnli"),
+                    invoice_line=line.id,
+                    amount=amount,
+                    description=line.description,
+                    tax=tax,
+                )
+            ],
             refund=w.ids.new("re") if refund else None,
             customer_balance_transaction=None if refund else w.ids.new("cbtxn"),
             memo="Partial credit",
@@ -983,17 +1189,20 @@ class CustomerSim:
 
     def _touch_customer(self, t: int) -> None:
         before = self.w.before(t, self.customer)
-        self.customer.metadata = {**self.customer.metadata,
-                                  "account_manager": self.rng.choice(["ana", "bo", "chen",
-                                                                      "dee", "eli"])}
+        self.customer.metadata = {
+            **self.customer.metadata,
+            "account_manager": self.rng.choice(["ana", "bo", "chen", "dee", "eli"]),
+        }
         self.w.emit("customer.updated", t, self.customer, before)
 
     def _delete_customer(self, t: int) -> None:
         customer = self.customer
         if customer.deleted or self._active_main():
             return
-        if any(sub.ended_at is None and sub.status not in ("incomplete_expired",)
-               for sub, _ in self.subs.values()):
+        if any(
+            sub.ended_at is None and sub.status not in ("incomplete_expired",)
+            for sub, _ in self.subs.values()
+        ):
             return
         customer.deleted = True
         customer.deleted_at = t

@@ -46,31 +46,40 @@ def truth_tables(
     native = np.bincount(key, weights=weights, minlength=len(sims) * months)
     native = native.reshape(len(sims), months) / 100.0 if len(sims) else np.zeros((0, months))
     ids = np.array([sim.customer.id if sim.customer else "" for sim in sims], dtype=object)
-    currencies = np.array([sim.profile.currency if sim.profile else "" for sim in sims],
-                          dtype=object)
+    currencies = np.array(
+        [sim.profile.currency if sim.profile else "" for sim in sims], dtype=object
+    )
     rate_grid = np.ones((len(sims), months))
     for currency, series in rates.items():
         rate_grid[currencies == currency] = np.asarray(series[:months], dtype=np.float64)
     positive = native > 1e-9
     rows, cols = np.nonzero(positive)
     month_values = np.array(month_starts, dtype="datetime64[D]")
-    truth = pa.table({
-        "customer_id": pa.array(ids[rows].tolist(), pa.string()),
-        "month": pa.array(month_values[cols], pa.date32()),
-        "mrr": pa.array(native[rows, cols] * rate_grid[rows, cols], pa.float64()),
-        "currency": pa.array(currencies[rows].tolist(), pa.string()),
-        "mrr_native": pa.array(native[rows, cols], pa.float64()),
-    })
+    truth = pa.table(
+        {
+            "customer_id": pa.array(ids[rows].tolist(), pa.string()),
+            "month": pa.array(month_values[cols], pa.date32()),
+            "mrr": pa.array(native[rows, cols] * rate_grid[rows, cols], pa.float64()),
+            "currency": pa.array(currencies[rows].tolist(), pa.string()),
+            "mrr_native": pa.array(native[rows, cols], pa.float64()),
+        }
+    )
     churn = np.zeros_like(positive)
     churn[:, 1:] = positive[:, :-1] & ~positive[:, 1:]
     kind_rows, kind_cols = np.nonzero(churn)
-    kinds = pa.table({
-        "customer_id": pa.array(ids[kind_rows].tolist(), pa.string()),
-        "month": pa.array(month_values[kind_cols], pa.date32()),
-        "churn_kind": pa.array(
-            [_churn_kind(sims[r], boundaries[c - 1] - 1) for r, c in zip(
-                kind_rows.tolist(), kind_cols.tolist(), strict=True)], pa.string()),
-    })
+    kinds = pa.table(
+        {
+            "customer_id": pa.array(ids[kind_rows].tolist(), pa.string()),
+            "month": pa.array(month_values[kind_cols], pa.date32()),
+            "churn_kind": pa.array(
+                [
+                    _churn_kind(sims[r], boundaries[c - 1] - 1)
+                    for r, c in zip(kind_rows.tolist(), kind_cols.tolist(), strict=True)
+                ],
+                pa.string(),
+            ),
+        }
+    )
     return truth, kinds
 
 

@@ -67,6 +67,12 @@ class World:
             return
         self.emitted += 1
         self.events.append(
-            Event(id=self.ids.new("evt"), type=kind, created=when, seq=self.emitted,
-                  obj=snapshot(record), previous=previous)
+            Event(
+                id=self.ids.new("evt"),
+                type=kind,
+                created=when,
+                seq=self.emitted,
+                obj=snapshot(record),
+                previous=previous,
+            )
         )

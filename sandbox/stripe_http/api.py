@@ -63,8 +63,9 @@ def parse_query(query: str) -> dict[str, Any]:
 class StripeApi:
     """Serves one account. Thread-safe: reads happen under the account's lock."""
 
-    def __init__(self, account: Account, api_key: str,
-                 restricted_keys: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self, account: Account, api_key: str, restricted_keys: dict[str, set[str]] | None = None
+    ) -> None:
         self.account = account
         self.api_key = api_key
         # restricted key -> the permissions it has, e.g. {"rak_customer_read", ...}
@@ -75,16 +76,18 @@ class StripeApi:
         self._lock = threading.Lock()
 
     # ---- entry point ---------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: str,
-               headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         request_id = "req_" + uuid.uuid4().hex[:14]
-        out = {"Request-Id": request_id,
-               "Stripe-Version": headers.get("stripe-version") or render.API_VERSION}
+        out = {
+            "Request-Id": request_id,
+            "Stripe-Version": headers.get("stripe-version") or render.API_VERSION,
+        }
         try:
             key = self._authenticate(headers)
             if method != "GET":
-                raise ApiError(400, "This local Stripe is read-only: only GET requests "
-                                    "are served.")
+                raise ApiError(400, "This local Stripe is read-only: only GET requests are served.")
             body = self._route(path, parse_query(query), key)
             return 200, out, body
         except ApiError as error:
@@ -101,9 +104,12 @@ class StripeApi:
             except (ValueError, UnicodeDecodeError):
                 key = ""
         if not key:
-            raise ApiError(401, "You did not provide an API key. You need to provide your API "
-                                "key in the Authorization header, using Bearer auth (e.g. "
-                                "'Authorization: Bearer YOUR_SECRET_KEY').")
+            raise ApiError(
+                401,
+                "You did not provide an API key. You need to provide your API "
+                "key in the Authorization header, using Bearer auth (e.g. "
+                "'Authorization: Bearer YOUR_SECRET_KEY').",
+            )
         if key != self.api_key and key not in self.restricted_keys:
             raise ApiError(401, f"Invalid API Key provided: {_redact(key)}")
         return key
@@ -192,8 +198,9 @@ class StripeApi:
         return None if record is None else render.render(record)
 
     def _list(self, resource, params: dict[str, Any]) -> bytes:
-        allowed = LIST_PARAMS | set(resource.filters) | set(resource.indexed) | set(
-            resource.list_filters)
+        allowed = (
+            LIST_PARAMS | set(resource.filters) | set(resource.indexed) | set(resource.list_filters)
+        )
         for param in params:
             if param not in allowed:
                 raise unknown_param(param)
@@ -233,10 +240,9 @@ class StripeApi:
                 raise missing("line item", before, "ending_before")
             hi = ids.index(before)
             lo = max(lo, hi - limit)
-        chosen = lines[lo:min(hi, lo + limit)]
+        chosen = lines[lo : min(hi, lo + limit)]
         has_more = (lo > 0) if before is not None else (lo + limit < hi)
-        renderer = render.invoice_line if isinstance(record, Invoice) else \
-            render.credit_note_line
+        renderer = render.invoice_line if isinstance(record, Invoice) else render.credit_note_line
         paths = _expand_paths(params, list_call=True)
         items = []
         for line in chosen:
@@ -254,13 +260,16 @@ class StripeApi:
                 raise missing("subscription_item", rest[0])
             return self._retrieve(record, params)
         for param in params:
-            if param not in ("limit", "starting_after", "ending_before", "expand",
-                             "subscription"):
+            if param not in ("limit", "starting_after", "ending_before", "expand", "subscription"):
                 raise unknown_param(param)
         sub_id = params.get("subscription")
         if not sub_id:
-            raise ApiError(400, "Missing required param: subscription.",
-                           code="parameter_missing", param="subscription")
+            raise ApiError(
+                400,
+                "Missing required param: subscription.",
+                code="parameter_missing",
+                param="subscription",
+            )
         sub = self.account.get(sub_id)
         if sub is None or _object_name(sub) != "subscription":
             raise missing("subscription", sub_id, "subscription")
@@ -270,7 +279,7 @@ class StripeApi:
         lo = 0
         if params.get("starting_after") in ids:
             lo = ids.index(params["starting_after"]) + 1
-        chosen = items[lo:lo + limit]
+        chosen = items[lo : lo + limit]
         body = []
         for item in chosen:
             rendered = render.subscription_item(item)
@@ -280,12 +289,23 @@ class StripeApi:
 
     def _static(self, name: str) -> bytes:
         if name == "account":
-            body = {"id": ACCOUNT_ID, "object": "account", "business_profile": {
-                "name": "Local Stripe Sandbox"}, "charges_enabled": True, "country": "US",
-                "default_currency": "usd", "details_submitted": True, "type": "standard"}
+            body = {
+                "id": ACCOUNT_ID,
+                "object": "account",
+                "business_profile": {"name": "Local Stripe Sandbox"},
+                "charges_enabled": True,
+                "country": "US",
+                "default_currency": "usd",
+                "details_submitted": True,
+                "type": "standard",
+            }
         else:
-            body = {"object": "balance", "available": [{"amount": 0, "currency": "usd"}],
-                    "livemode": False, "pending": [{"amount": 0, "currency": "usd"}]}
+            body = {
+                "object": "balance",
+                "available": [{"amount": 0, "currency": "usd"}],
+                "livemode": False,
+                "pending": [{"amount": 0, "currency": "usd"}],
+            }
         return json.dumps(body).encode()
 
 
@@ -334,8 +354,9 @@ def _limit(params: dict[str, Any]) -> int:
     except (TypeError, ValueError):
         raise bad_param("limit", f"Invalid integer: {raw}") from None
     if not 1 <= limit <= 100:
-        raise bad_param("limit", "This value must be greater than or equal to 1 and less "
-                                 "than or equal to 100.")
+        raise bad_param(
+            "limit", "This value must be greater than or equal to 1 and less than or equal to 100."
+        )
     return limit
 
 
@@ -347,8 +368,12 @@ def _expand_paths(params: dict[str, Any], *, list_call: bool) -> list[str]:
     out = []
     for path in paths:
         if not path.startswith("data."):
-            raise ApiError(400, f"This property cannot be expanded ({path}). You may want to "
-                                f"try expanding 'data.{path}' instead.", param="expand")
+            raise ApiError(
+                400,
+                f"This property cannot be expanded ({path}). You may want to "
+                f"try expanding 'data.{path}' instead.",
+                param="expand",
+            )
         out.append(path[5:])
     return out
 
@@ -360,6 +385,14 @@ def _check_status(name: str, status: Any) -> None:
 
 
 def _list_body(items: list[bytes], has_more: bool, url: str) -> bytes:
-    return b"".join((b'{"object":"list","data":[', b",".join(items), b'],"has_more":',
-                     b"true" if has_more else b"false", b',"url":"', url.encode(), b'"}'))
-
+    return b"".join(
+        (
+            b'{"object":"list","data":[',
+            b",".join(items),
+            b'],"has_more":',
+            b"true" if has_more else b"false",
+            b',"url":"',
+            url.encode(),
+            b'"}',
+        )
+    )

@@ -9,9 +9,16 @@ from typing import Any
 class ApiError(Exception):
     """An error response: HTTP status plus Stripe's `{"error": {...}}` body."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -21,9 +28,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self, request_id: str) -> bytes:
-        error: dict[str, Any] = {"message": self.message, "type": self.type,
-                                 "request_log_url": f"https://dashboard.stripe.local/logs/"
-                                                    f"{request_id}"}
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": self.type,
+            "request_log_url": f"https://dashboard.stripe.local/logs/{request_id}",
+        }
         if self.code:
             error["code"] = self.code
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
@@ -41,8 +50,9 @@ def bad_param(param: str, message: str) -> ApiError:
 
 
 def unknown_param(param: str) -> ApiError:
-    return ApiError(400, f"Received unknown parameter: {param}", code="parameter_unknown",
-                    param=param)
+    return ApiError(
+        400, f"Received unknown parameter: {param}", code="parameter_unknown", param=param
+    )
 
 
 def rate_limited() -> ApiError:
@@ -50,5 +60,6 @@ def rate_limited() -> ApiError:
         429,
         "Request rate limit exceeded. You can learn more about rate limits here "
         "https://stripe.com/docs/rate-limits.",
-        code="rate_limit", headers={"Retry-After": "1"},
+        code="rate_limit",
+        headers={"Retry-After": "1"},
     )

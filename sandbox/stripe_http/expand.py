@@ -13,8 +13,11 @@ MAX_DEPTH = 4
 def expand(node: Any, path: str, resolve: Callable[[str], dict[str, Any] | None]) -> Any:
     parts = path.split(".")
     if len([p for p in parts if p != "data"]) > MAX_DEPTH:  # list `data` steps are free
-        raise ApiError(400, f"You cannot expand more than {MAX_DEPTH} levels of a property. "
-                            f"Property: {path}", param="expand")
+        raise ApiError(
+            400,
+            f"You cannot expand more than {MAX_DEPTH} levels of a property. Property: {path}",
+            param="expand",
+        )
     return _walk(node, parts, resolve, path)
 
 

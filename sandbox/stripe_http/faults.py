@@ -52,8 +52,9 @@ class Faults:
             self._rules.append(fault)
         return fault
 
-    def fail_next(self, times: int, kind: str = "500", path: str | None = None,
-                  **options: object) -> Fault:
+    def fail_next(
+        self, times: int, kind: str = "500", path: str | None = None, **options: object
+    ) -> Fault:
         """Shortcut: the next `times` requests to `path` get `kind`."""
         return self.add(Fault(kind=kind, times=times, path=path, **options))
 

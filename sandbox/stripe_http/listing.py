@@ -55,44 +55,102 @@ class Resource:
     defaults: dict[str, Any] = field(default_factory=dict)  # filter applied when absent
 
 
-SUBSCRIPTION_STATUSES = {"active", "all", "canceled", "ended", "incomplete",
-                         "incomplete_expired", "past_due", "paused", "trialing", "unpaid"}
+SUBSCRIPTION_STATUSES = {
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+}
 INVOICE_STATUSES = {"draft", "open", "paid", "uncollectible", "void"}
 
 RESOURCES = {
-    r.name: r for r in (
-        Resource("customers", "customer", "rak_customer_read", lambda a: a.customers,
-                 listed=lambda c: not c.deleted,
-                 filters={"email": lambda c, v: c.email == v}),
-        Resource("products", "product", "rak_product_read", lambda a: a.products,
-                 filters={"active": lambda p, v: p.active == _bool(v, "active")}),
-        Resource("prices", "price", "rak_price_read", lambda a: a.prices,
-                 filters={"active": lambda p, v: p.active == _bool(v, "active"),
-                          "currency": lambda p, v: p.currency == v,
-                          "type": lambda p, v: p.type == v},
-                 indexed={"product": lambda p: p.product},
-                 list_filters={"lookup_keys": lambda p, v: p.lookup_key in v}),
+    r.name: r
+    for r in (
+        Resource(
+            "customers",
+            "customer",
+            "rak_customer_read",
+            lambda a: a.customers,
+            listed=lambda c: not c.deleted,
+            filters={"email": lambda c, v: c.email == v},
+        ),
+        Resource(
+            "products",
+            "product",
+            "rak_product_read",
+            lambda a: a.products,
+            filters={"active": lambda p, v: p.active == _bool(v, "active")},
+        ),
+        Resource(
+            "prices",
+            "price",
+            "rak_price_read",
+            lambda a: a.prices,
+            filters={
+                "active": lambda p, v: p.active == _bool(v, "active"),
+                "currency": lambda p, v: p.currency == v,
+                "type": lambda p, v: p.type == v,
+            },
+            indexed={"product": lambda p: p.product},
+            list_filters={"lookup_keys": lambda p, v: p.lookup_key in v},
+        ),
         Resource("coupons", "coupon", "rak_coupon_read", lambda a: a.coupons),
-        Resource("tax_rates", "tax_rate", "rak_tax_rate_read", lambda a: a.tax_rates,
-                 filters={"active": lambda t, v: _bool(v, "active"),
-                          "inclusive": lambda t, v: t.inclusive == _bool(v, "inclusive")}),
-        Resource("subscriptions", "subscription", "rak_subscription_read",
-                 lambda a: a.subscriptions,
-                 filters={"status": _status_filter,
-                          "collection_method": lambda s, v: v == "charge_automatically",
-                          "price": lambda s, v: any(i.price.id == v for i in s.items)},
-                 indexed={"customer": lambda s: s.customer},
-                 defaults={"status": None}),
-        Resource("invoices", "invoice", "rak_invoice_read", lambda a: a.invoices,
-                 filters={"collection_method": lambda i, v: i.collection_method == v},
-                 indexed={"customer": lambda i: i.customer.id, "status": lambda i: i.status,
-                          "subscription": lambda i: i.subscription}),
-        Resource("credit_notes", "credit note", "rak_credit_note_read",
-                 lambda a: a.credit_notes,
-                 indexed={"customer": lambda c: c.customer, "invoice": lambda c: c.invoice}),
-        Resource("events", "event", "rak_event_read", lambda a: a.events,
-                 filters={"type": _event_type, "delivery_success": lambda e, v: True},
-                 list_filters={"types": lambda e, v: any(_event_type(e, t) for t in v)}),
+        Resource(
+            "tax_rates",
+            "tax_rate",
+            "rak_tax_rate_read",
+            lambda a: a.tax_rates,
+            filters={
+                "active": lambda t, v: _bool(v, "active"),
+                "inclusive": lambda t, v: t.inclusive == _bool(v, "inclusive"),
+            },
+        ),
+        Resource(
+            "subscriptions",
+            "subscription",
+            "rak_subscription_read",
+            lambda a: a.subscriptions,
+            filters={
+                "status": _status_filter,
+                "collection_method": lambda s, v: v == "charge_automatically",
+                "price": lambda s, v: any(i.price.id == v for i in s.items),
+            },
+            indexed={"customer": lambda s: s.customer},
+            defaults={"status": None},
+        ),
+        Resource(
+            "invoices",
+            "invoice",
+            "rak_invoice_read",
+            lambda a: a.invoices,
+            filters={"collection_method": lambda i, v: i.collection_method == v},
+            indexed={
+                "customer": lambda i: i.customer.id,
+                "status": lambda i: i.status,
+                "subscription": lambda i: i.subscription,
+            },
+        ),
+        Resource(
+            "credit_notes",
+            "credit note",
+            "rak_credit_note_read",
+            lambda a: a.credit_notes,
+            indexed={"customer": lambda c: c.customer, "invoice": lambda c: c.invoice},
+        ),
+        Resource(
+            "events",
+            "event",
+            "rak_event_read",
+            lambda a: a.events,
+            filters={"type": _event_type, "delivery_success": lambda e, v: True},
+            list_filters={"types": lambda e, v: any(_event_type(e, t) for t in v)},
+        ),
     )
 }
 
@@ -143,9 +201,10 @@ def page(listing: Listing, params: dict[str, Any], limit: int) -> tuple[list[Any
     lo, hi = _created_range(keys, params.get("created"))
     after, before = params.get("starting_after"), params.get("ending_before")
     if after is not None and before is not None:
-        raise bad_param("starting_after",
-                        "You may only specify one of these parameters: ending_before, "
-                        "starting_after.")
+        raise bad_param(
+            "starting_after",
+            "You may only specify one of these parameters: ending_before, starting_after.",
+        )
     if after is not None:
         hi = min(hi, bisect.bisect_left(keys, _anchor(listing, after, "starting_after")))
     if before is not None:
@@ -199,6 +258,10 @@ def _created_range(keys: list[tuple[int, Any]], created: Any) -> tuple[int, int]
             lo = max(lo, bisect.bisect_left(keys, (value,)))
             hi = min(hi, bisect.bisect_left(keys, (value + 1,)))
         else:
-            raise ApiError(400, f"Received unknown parameter: created[{op}]",
-                           code="parameter_unknown", param=f"created[{op}]")
+            raise ApiError(
+                400,
+                f"Received unknown parameter: created[{op}]",
+                code="parameter_unknown",
+                param=f"created[{op}]",
+            )
     return lo, max(lo, hi)

@@ -75,11 +75,16 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
             discount = sum(d["amount"] for d in line["discount_amounts"])
             used = [d["discount"] for d in line["discount_amounts"]]
             net = line["amount"] - discount - inclusive
-            segments[details["subscription"]].append([
-                line["period"]["start"], line["period"]["end"], net / months_per_period(price),
-                details["subscription_item"], used[0] if used else None,
-                price["recurring"]["usage_type"] == "metered",
-            ])
+            segments[details["subscription"]].append(
+                [
+                    line["period"]["start"],
+                    line["period"]["end"],
+                    net / months_per_period(price),
+                    details["subscription_item"],
+                    used[0] if used else None,
+                    price["recurring"]["usage_type"] == "metered",
+                ]
+            )
     for line in prorations:  # in invoice order: later changes override earlier ones
         details = line["parent"]["subscription_item_details"]
         sub_id, start, end = details["subscription"], line["period"]["start"], line["period"]["end"]
@@ -104,8 +109,16 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
             if rate["inclusive"]:
                 fraction = rate["percentage"] / 100.0
                 tax = round_half_up(full * fraction / (1 + fraction))
-        segments[sub_id].append([start, end, (full - tax) / months_per_period(price),
-                                 details["subscription_item"], discount_id, False])
+        segments[sub_id].append(
+            [
+                start,
+                end,
+                (full - tax) / months_per_period(price),
+                details["subscription_item"],
+                discount_id,
+                False,
+            ]
+        )
     months, bounds = account.month_bounds()
     fx = _fx(account)
     out: dict[tuple[str, date], float] = defaultdict(float)

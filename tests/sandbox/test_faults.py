@@ -60,7 +60,10 @@ def test_500s_are_retried_by_the_client_and_then_succeed(server) -> None:
     page = _client(server, max_network_retries=3).v1.invoices.list(params={"limit": 2})
     assert len(page.data) == 2
     assert [(r.status, r.fault) for r in server.requests] == [
-        (500, "500"), (500, "500"), (200, None)]
+        (500, "500"),
+        (500, "500"),
+        (200, None),
+    ]
 
 
 def test_5xx_say_they_may_be_retried(server) -> None:

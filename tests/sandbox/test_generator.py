@@ -61,7 +61,8 @@ def test_the_account_has_every_case_the_extractor_must_handle(account: Account) 
     assert {"active", "canceled", "trialing", "past_due", "incomplete_expired"} <= set(statuses)
     cadences = {(p.interval, p.interval_count) for p in account.prices if p.type == "recurring"}
     assert {("day", 1), ("week", 1), ("month", 1), ("month", 3), ("month", 6), ("year", 1)} <= (
-        cadences)
+        cadences
+    )
     assert {p.tiers_mode for p in account.prices} >= {"volume", "graduated"}
     assert any(p.usage_type == "metered" for p in account.prices)
     assert {p.currency for p in account.prices} >= {"usd", "eur", "gbp", "cad"}
@@ -72,33 +73,40 @@ def test_the_account_has_every_case_the_extractor_must_handle(account: Account) 
     assert taxes == {"inclusive", "exclusive"}
     kinds = Counter(line.kind for i in account.invoices for line in i.lines)
     assert {"subscription", "proration", "invoiceitem"} <= set(kinds)
-    assert any(len(i.lines) > render.EMBEDDED_LINES for i in account.invoices
-               if i.subscription)
+    assert any(len(i.lines) > render.EMBEDDED_LINES for i in account.invoices if i.subscription)
     assert account.credit_notes
     assert any(c.deleted for c in account.customers)
     reasons = Counter(s.cancellation_details["reason"] for s in account.subscriptions)
     assert reasons["payment_failed"] and reasons["cancellation_requested"]
     assert set(account.truth_churn_kind.column("churn_kind").to_pylist()) == {
-        "voluntary", "involuntary"}
+        "voluntary",
+        "involuntary",
+    }
     channels = {c.metadata["channel"] for c in account.customers}
     assert channels == {"inbound", "outbound", "partner", "referral"}
-    per_customer = Counter(s.customer for s in account.subscriptions if s.metadata["plan"]
-                           != "analytics")
+    per_customer = Counter(
+        s.customer for s in account.subscriptions if s.metadata["plan"] != "analytics"
+    )
     assert max(per_customer.values()) > 1, "some churned customers come back"
 
 
 def _simple_subscriptions(account: Account):
     """Subscriptions that are their customer's only one, untaxed and never changed."""
     by_customer = Counter(s.customer for s in account.subscriptions)
-    changed = {i.subscription for i in account.invoices if i.billing_reason
-               == "subscription_update"}
+    changed = {
+        i.subscription for i in account.invoices if i.billing_reason == "subscription_update"
+    }
     for sub in account.subscriptions:
         invoices = [i for i in account.invoices if i.subscription == sub.id]
-        if (by_customer[sub.customer] == 1 and sub.id not in changed
-                and not any(line.taxes for i in invoices for line in i.lines)
-                and all(i.status != "void" for i in invoices)
-                and sub.trial_start is None and len(sub.items) == 1
-                and sub.items[0].price.usage_type == "licensed"):
+        if (
+            by_customer[sub.customer] == 1
+            and sub.id not in changed
+            and not any(line.taxes for i in invoices for line in i.lines)
+            and all(i.status != "void" for i in invoices)
+            and sub.trial_start is None
+            and len(sub.items) == 1
+            and sub.items[0].price.usage_type == "licensed"
+        ):
             yield sub, invoices
 
 
@@ -107,9 +115,14 @@ def _rate(account: Account, currency: str, month: date) -> float:
         return 1.0
     label = f"{month.year:04d}-{month.month:02d}"
     rows = account.fx_rates.filter(
-        [c == currency and m == label for c, m in zip(
-            account.fx_rates.column("currency").to_pylist(),
-            account.fx_rates.column("month").to_pylist(), strict=True)]
+        [
+            c == currency and m == label
+            for c, m in zip(
+                account.fx_rates.column("currency").to_pylist(),
+                account.fx_rates.column("month").to_pylist(),
+                strict=True,
+            )
+        ]
     ).to_pylist()
     return rows[0]["rate"]
 
@@ -122,8 +135,11 @@ def test_an_annual_plan_is_a_twelfth_in_each_of_its_months(account: Account) -> 
         if item.price.interval != "year" or sub.discounts or any(i.discounts for i in invoices):
             continue
         first = min(invoices, key=lambda i: i.created)
-        months = [m for m in {_month(first.period_start + d * 86_400) for d in range(1, 360)}
-                  if (sub.customer, m) in truth or m <= _month(account.now - 86_400 * 40)]
+        months = [
+            m
+            for m in {_month(first.period_start + d * 86_400) for d in range(1, 360)}
+            if (sub.customer, m) in truth or m <= _month(account.now - 86_400 * 40)
+        ]
         for month in months:
             if month == _month(first.period_start) or month >= _month(first.period_end):
                 continue
@@ -159,8 +175,7 @@ def test_cancel_at_period_end_counts_until_the_period_really_ends(account: Accou
     checked = 0
     only = Counter(s.customer for s in account.subscriptions)
     for sub in account.subscriptions:
-        if not (sub.cancel_at_period_end and sub.status == "canceled"
-                and only[sub.customer] == 1):
+        if not (sub.cancel_at_period_end and sub.status == "canceled" and only[sub.customer] == 1):
             continue
         if sub.trial_end is not None and sub.canceled_at < sub.trial_end:
             continue  # a trial that never converted never had revenue
@@ -174,8 +189,10 @@ def test_cancel_at_period_end_counts_until_the_period_really_ends(account: Accou
 
 
 def test_involuntary_churn_is_marked_as_such(account: Account) -> None:
-    kinds = {(r["customer_id"], r["month"]): r["churn_kind"]
-             for r in account.truth_churn_kind.to_pylist()}
+    kinds = {
+        (r["customer_id"], r["month"]): r["churn_kind"]
+        for r in account.truth_churn_kind.to_pylist()
+    }
     only = Counter(s.customer for s in account.subscriptions)
     checked = 0
     for sub in account.subscriptions:
@@ -191,8 +208,9 @@ def test_involuntary_churn_is_marked_as_such(account: Account) -> None:
 
 
 def test_fx_rates_cover_every_currency_and_month() -> None:
-    account = generate_account(40, 6, first_month=date(2024, 1, 1), seed=2,
-                               reporting_currency="eur")
+    account = generate_account(
+        40, 6, first_month=date(2024, 1, 1), seed=2, reporting_currency="eur"
+    )
     rows = account.fx_rates.to_pylist()
     assert {r["currency"] for r in rows} == {"usd", "gbp", "cad"}
     assert {r["month"] for r in rows} == {f"2024-{m:02d}" for m in range(1, 8)}
@@ -204,12 +222,22 @@ def test_fx_rates_cover_every_currency_and_month() -> None:
 
 def test_nothing_happens_after_now(account: Account) -> None:
     now = account.now
-    for record in (*account.customers, *account.subscriptions, *account.invoices,
-                   *account.credit_notes, *account.prices, *account.world.events):
+    for record in (
+        *account.customers,
+        *account.subscriptions,
+        *account.invoices,
+        *account.credit_notes,
+        *account.prices,
+        *account.world.events,
+    ):
         assert record.created <= now
     for invoice in account.invoices:
-        stamps = (invoice.finalized_at, invoice.paid_at, invoice.voided_at,
-                  invoice.marked_uncollectible_at)
+        stamps = (
+            invoice.finalized_at,
+            invoice.paid_at,
+            invoice.voided_at,
+            invoice.marked_uncollectible_at,
+        )
         assert all(stamp is None or stamp <= now for stamp in stamps)
     assert all(s.ended_at is None or s.ended_at <= now for s in account.subscriptions)
 
@@ -230,7 +258,8 @@ def _newest_event_matches_object(account: Account) -> int:
         now = render.render(record)
         then = render.event(event)["data"]["object"]
         assert {k: v for k, v in then.items() if k not in SILENT} == {
-            k: v for k, v in now.items() if k not in SILENT}, event.type
+            k: v for k, v in now.items() if k not in SILENT
+        }, event.type
         checked += 1
     return checked
 
@@ -273,8 +302,9 @@ def test_advance_with_a_seed_draws_another_future() -> None:
 
 def test_month_ends_follow_the_reporting_timezone_and_the_clock() -> None:
     now = datetime(2024, 9, 17, 15, 30, tzinfo=UTC)
-    account = generate_account(200, 9, first_month=date(2024, 1, 1), seed=8, now=now,
-                               timezone="America/New_York")
+    account = generate_account(
+        200, 9, first_month=date(2024, 1, 1), seed=8, now=now, timezone="America/New_York"
+    )
     months, bounds = account.month_bounds()
     assert months[-1] == date(2024, 8, 1)  # September has not ended yet
     assert datetime.fromtimestamp(bounds[0], UTC) == datetime(2024, 2, 1, 5, tzinfo=UTC)

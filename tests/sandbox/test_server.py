@@ -15,10 +15,15 @@ from sandbox.stripe_account.account import Account
 from sandbox.stripe_server import StripeServer
 
 
-def _raw(server: StripeServer, path: str, key: str = "sk_test_local",
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict]:
-    request = urllib.request.Request(server.url + path, headers={
-        "Authorization": f"Bearer {key}", **(headers or {})})
+def _raw(
+    server: StripeServer,
+    path: str,
+    key: str = "sk_test_local",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], dict]:
+    request = urllib.request.Request(
+        server.url + path, headers={"Authorization": f"Bearer {key}", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), json.loads(response.read())
@@ -43,13 +48,16 @@ def test_the_served_api_version_is_the_one_the_client_pins() -> None:
         ("events", {}, lambda a: [e.id for e in a.events]),
     ],
 )
-def test_pagination_walks_every_object_exactly_once(client, served_account: Account, service,
-                                                   params, expected) -> None:
+def test_pagination_walks_every_object_exactly_once(
+    client, served_account: Account, service, params, expected
+) -> None:
     listed = getattr(client.v1, service).list(params={"limit": 100, **params})
     seen = [obj.id for obj in listed.auto_paging_iter()]
     assert Counter(seen) == Counter(expected(served_account))
-    created = [obj.created for obj in getattr(client.v1, service).list(
-        params={"limit": 100, **params}).data]
+    created = [
+        obj.created
+        for obj in getattr(client.v1, service).list(params={"limit": 100, **params}).data
+    ]
     assert created == sorted(created, reverse=True), "newest first"
 
 
@@ -83,20 +91,24 @@ def test_filters(client, served_account: Account) -> None:
     customer = next(s.customer for s in served_account.subscriptions if s.status == "canceled")
     invoices = client.v1.invoices.list(params={"customer": customer, "limit": 100})
     assert {i.id for i in invoices.auto_paging_iter()} == {
-        i.id for i in served_account.invoices if i.customer.id == customer}
+        i.id for i in served_account.invoices if i.customer.id == customer
+    }
     void = client.v1.invoices.list(params={"status": "void", "limit": 100})
     assert {i.id for i in void.auto_paging_iter()} == {
-        i.id for i in served_account.invoices if i.status == "void"}
+        i.id for i in served_account.invoices if i.status == "void"
+    }
     default = client.v1.subscriptions.list(params={"limit": 100})
     assert {s.id for s in default.auto_paging_iter()} == {
-        s.id for s in served_account.subscriptions if s.status != "canceled"}
+        s.id for s in served_account.subscriptions if s.status != "canceled"
+    }
     ended = client.v1.subscriptions.list(params={"limit": 100, "status": "canceled"})
     assert {s.status for s in ended.auto_paging_iter()} == {"canceled"}
     middle = sorted(i.created for i in served_account.invoices)[len(served_account.invoices) // 2]
     window = {"gte": middle, "lt": middle + 40 * 86_400}
     recent = client.v1.invoices.list(params={"created": window, "limit": 100})
     assert {i.id for i in recent.auto_paging_iter()} == {
-        i.id for i in served_account.invoices if middle <= i.created < middle + 40 * 86_400}
+        i.id for i in served_account.invoices if middle <= i.created < middle + 40 * 86_400
+    }
     types = ["invoice.paid", "customer.subscription.deleted"]
     events = client.v1.events.list(params={"types": types, "limit": 100})
     kinds = Counter(e.type for e in events.auto_paging_iter())
@@ -107,18 +119,21 @@ def test_filters(client, served_account: Account) -> None:
 
 
 def test_expand(client, served_account: Account) -> None:
-    page = client.v1.invoices.list(params={"limit": 50, "expand": [
-        "data.customer", "data.discounts"]})
+    page = client.v1.invoices.list(
+        params={"limit": 50, "expand": ["data.customer", "data.discounts"]}
+    )
     assert all(isinstance(i.customer, stripe.Customer) for i in page.data)
     discounted = next(i for i in served_account.invoices if i.discounts)
-    invoice = client.v1.invoices.retrieve(discounted.id, params={"expand": [
-        "discounts", "lines.data.pricing.price_details.price"]})
+    invoice = client.v1.invoices.retrieve(
+        discounted.id, params={"expand": ["discounts", "lines.data.pricing.price_details.price"]}
+    )
     discount = invoice.discounts[0]
     assert discount.object == "discount" and discount.source.coupon
     price = invoice.lines.data[0].pricing.price_details.price
     assert price.object == "price"
-    sub = client.v1.subscriptions.retrieve(discounted.subscription, params={"expand": [
-        "latest_invoice", "customer"]})
+    sub = client.v1.subscriptions.retrieve(
+        discounted.subscription, params={"expand": ["latest_invoice", "customer"]}
+    )
     assert sub.latest_invoice.object == "invoice"
     with pytest.raises(stripe.InvalidRequestError, match="cannot be expanded"):
         client.v1.invoices.list(params={"expand": ["data.currency"]})
@@ -129,8 +144,13 @@ def test_expand(client, served_account: Account) -> None:
 def test_tiers_come_only_when_expanded(client) -> None:
     plain = client.v1.prices.list(params={"limit": 100}).data
     assert all("tiers" not in p for p in plain)
-    tiered = [p for p in client.v1.prices.list(params={"limit": 100, "expand": [
-        "data.tiers"]}).auto_paging_iter() if p.billing_scheme == "tiered"]
+    tiered = [
+        p
+        for p in client.v1.prices.list(
+            params={"limit": 100, "expand": ["data.tiers"]}
+        ).auto_paging_iter()
+        if p.billing_scheme == "tiered"
+    ]
     assert tiered and all(p.tiers[-1].up_to is None for p in tiered)
 
 
@@ -140,8 +160,12 @@ def test_invoice_lines_have_their_own_pagination(client, served_account: Account
     assert len(invoice.lines.data) == render.EMBEDDED_LINES
     assert invoice.lines.has_more is True
     assert invoice.lines.url == f"/v1/invoices/{long.id}/lines"
-    walked = [line.id for line in client.v1.invoices.line_items.list(
-        long.id, params={"limit": 4}).auto_paging_iter()]
+    walked = [
+        line.id
+        for line in client.v1.invoices.line_items.list(
+            long.id, params={"limit": 4}
+        ).auto_paging_iter()
+    ]
     assert walked == [line.id for line in long.lines]
     line = client.v1.invoices.line_items.list(long.id, params={"limit": 1}).data[0]
     assert line.parent.type in ("subscription_item_details", "invoice_item_details")
@@ -160,8 +184,9 @@ def test_subscription_shapes_follow_the_pinned_version(client, served_account: A
     assert {i.id for i in items.data} == {i.id for i in sub_record.items}
 
 
-def test_deleted_customers_are_not_listed_but_can_be_retrieved(client,
-                                                               served_account: Account) -> None:
+def test_deleted_customers_are_not_listed_but_can_be_retrieved(
+    client, served_account: Account
+) -> None:
     gone = next(c for c in served_account.customers if c.deleted)
     customer = client.v1.customers.retrieve(gone.id)
     assert customer.deleted is True and customer.id == gone.id
@@ -198,8 +223,7 @@ def test_a_restricted_key_without_the_scope_gets_a_403(served_account: Account) 
 
     keys = {"rk_test_customers_only": {"rak_customer_read"}}
     with serve(served_account, restricted_keys=keys) as server:
-        client = stripe.StripeClient("rk_test_customers_only",
-                                     base_addresses={"api": server.url})
+        client = stripe.StripeClient("rk_test_customers_only", base_addresses={"api": server.url})
         assert client.v1.customers.list(params={"limit": 1}).data
         with pytest.raises(stripe.PermissionError, match="rak_invoice_read") as error:
             client.v1.invoices.list()
@@ -207,8 +231,11 @@ def test_a_restricted_key_without_the_scope_gets_a_403(served_account: Account) 
 
 
 def test_read_only(server: StripeServer) -> None:
-    request = urllib.request.Request(server.url + "/v1/customers", data=b"name=x",
-                                     headers={"Authorization": "Bearer sk_test_local"})
+    request = urllib.request.Request(
+        server.url + "/v1/customers",
+        data=b"name=x",
+        headers={"Authorization": "Bearer sk_test_local"},
+    )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=10)
     assert error.value.code == 400
@@ -224,9 +251,21 @@ def test_the_command_line_generates_and_serves(tmp_path) -> None:
 
     rates = tmp_path / "rates.csv"
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.stripe_server", "--customers", "20", "--months", "3",
-         "--port", "0", "--fx-rates", str(rates)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sandbox.stripe_server",
+            "--customers",
+            "20",
+            "--months",
+            "3",
+            "--port",
+            "0",
+            "--fx-rates",
+            str(rates),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         lines = [process.stdout.readline() for _ in range(3)]

@@ -46,8 +46,13 @@ def warehouse(warehouse_dir):
 
 @pytest.fixture(scope="session")
 def base_summary(warehouse, warehouse_dir) -> CloseSummary:
-    return build_close_summary(warehouse, make_settings(warehouse_dir), PERIOD,
-                               snapshot_id="snap-2024-06", snapshot_version=1)
+    return build_close_summary(
+        warehouse,
+        make_settings(warehouse_dir),
+        PERIOD,
+        snapshot_id="snap-2024-06",
+        snapshot_version=1,
+    )
 
 
 @pytest.fixture

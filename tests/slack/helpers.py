@@ -39,24 +39,72 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 # --- hand-made figures for rule tests ----------------------------------------------------
-def window(nrr: float | None = 1.05, grr: float | None = 0.92, *, dimension: str = "all",
-           segment: str = "all", band: str | None = "healthy", grr_band: str | None = "excellent",
-           churn_rate: float = 0.05) -> WindowFigure:
-    return WindowFigure(12, dimension, segment, 100, 90, 100_000.0, 15_000.0, 2_000.0, 8_000.0,
-                        0.0, 105_000.0, nrr, grr, band, grr_band, nrr, 0.15, 0.02, churn_rate,
-                        0.9)
+def window(
+    nrr: float | None = 1.05,
+    grr: float | None = 0.92,
+    *,
+    dimension: str = "all",
+    segment: str = "all",
+    band: str | None = "healthy",
+    grr_band: str | None = "excellent",
+    churn_rate: float = 0.05,
+) -> WindowFigure:
+    return WindowFigure(
+        12,
+        dimension,
+        segment,
+        100,
+        90,
+        100_000.0,
+        15_000.0,
+        2_000.0,
+        8_000.0,
+        0.0,
+        105_000.0,
+        nrr,
+        grr,
+        band,
+        grr_band,
+        nrr,
+        0.15,
+        0.02,
+        churn_rate,
+        0.9,
+    )
 
 
-def close(headline: WindowFigure, previous: WindowFigure | None = None,
-          segments: list[WindowFigure] | None = None,
-          previous_segments: list[WindowFigure] | None = None,
-          restatements: list[Restatement] | None = None) -> CloseSummary:
+def close(
+    headline: WindowFigure,
+    previous: WindowFigure | None = None,
+    segments: list[WindowFigure] | None = None,
+    previous_segments: list[WindowFigure] | None = None,
+    restatements: list[Restatement] | None = None,
+) -> CloseSummary:
     def figures(as_of, head, prev, segs):
-        return Figures(as_of, "usd", "exclude", head, prev, head, head, segs or [], [],
-                       {}, {"voluntary": 0.0, "involuntary": 0.0, "unknown": 0.0}, [])
+        return Figures(
+            as_of,
+            "usd",
+            "exclude",
+            head,
+            prev,
+            head,
+            head,
+            segs or [],
+            [],
+            {},
+            {"voluntary": 0.0, "involuntary": 0.0, "unknown": 0.0},
+            [],
+        )
 
     before = figures(date(2025, 2, 1), previous, None, previous_segments) if previous else None
-    return CloseSummary(date(2025, 3, 1), "snap", 2,
-                        figures(date(2025, 3, 1), headline, previous, segments), [],
-                        restatements or [], [], Path("2025-03-v2.html"),
-                        previous_period_figures=before if previous_segments is not None else None)
+    return CloseSummary(
+        date(2025, 3, 1),
+        "snap",
+        2,
+        figures(date(2025, 3, 1), headline, previous, segments),
+        [],
+        restatements or [],
+        [],
+        Path("2025-03-v2.html"),
+        previous_period_figures=before if previous_segments is not None else None,
+    )

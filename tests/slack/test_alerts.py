@@ -13,8 +13,13 @@ from nrr.slack.service import notify_close
 from nrr.slack.summary import CloseSummary, Restatement
 from tests.slack.helpers import bot_settings, close, make_settings, window
 
-OFF = {"alert_nrr_below": None, "alert_grr_below": None, "alert_drop_points": None,
-       "alert_segment_concerning": False, "alert_restatement_points": None}
+OFF = {
+    "alert_nrr_below": None,
+    "alert_grr_below": None,
+    "alert_drop_points": None,
+    "alert_segment_concerning": False,
+    "alert_restatement_points": None,
+}
 
 
 def rules(summary: CloseSummary, **settings: object) -> list[str]:
@@ -23,12 +28,20 @@ def rules(summary: CloseSummary, **settings: object) -> list[str]:
 
 @pytest.mark.parametrize(
     ("nrr", "threshold", "fires"),
-    [(0.9999, 1.0, True), (1.0, 1.0, False), (1.0001, 1.0, False), (0.1 * 8.5, 0.85, False),
-     (0.8499, 0.85, True), (0.5, None, False), (None, 1.0, False)],
+    [
+        (0.9999, 1.0, True),
+        (1.0, 1.0, False),
+        (1.0001, 1.0, False),
+        (0.1 * 8.5, 0.85, False),
+        (0.8499, 0.85, True),
+        (0.5, None, False),
+        (None, 1.0, False),
+    ],
 )
 def test_nrr_below(nrr, threshold, fires):
     assert rules(close(window(nrr=nrr)), alert_nrr_below=threshold) == (
-        ["nrr_below"] if fires else [])
+        ["nrr_below"] if fires else []
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,17 +50,21 @@ def test_nrr_below(nrr, threshold, fires):
 )
 def test_grr_below(grr, threshold, fires):
     assert rules(close(window(grr=grr)), alert_grr_below=threshold) == (
-        ["grr_below"] if fires else [])
+        ["grr_below"] if fires else []
+    )
 
 
 @pytest.mark.parametrize(
     ("before", "now", "limit", "fires"),
-    [(1.05, 1.02, 3.0, False),  # exactly 3 points: not *more than* 3
-     (1.05, 1.0199, 3.0, True), (1.05, 1.06, 3.0, False), (1.05, 0.5, None, False)],
+    [
+        (1.05, 1.02, 3.0, False),  # exactly 3 points: not *more than* 3
+        (1.05, 1.0199, 3.0, True),
+        (1.05, 1.06, 3.0, False),
+        (1.05, 0.5, None, False),
+    ],
 )
 def test_nrr_and_grr_drop(before, now, limit, fires):
-    summary = close(window(nrr=now, grr=now - 0.1), previous=window(nrr=before,
-                                                                    grr=before - 0.1))
+    summary = close(window(nrr=now, grr=now - 0.1), previous=window(nrr=before, grr=before - 0.1))
     expected = ["nrr_drop", "grr_drop"] if fires else []
     assert rules(summary, alert_drop_points=limit) == expected
 
@@ -65,8 +82,9 @@ def test_drop_alert_says_what_moved():
 
 
 def test_below_alert_says_by_how_much_and_where_to_look():
-    smb = window(0.80, 0.7, dimension="acv_band", segment="SMB", band="concerning",
-                 grr_band="serious")
+    smb = window(
+        0.80, 0.7, dimension="acv_band", segment="SMB", band="concerning", grr_band="serious"
+    )
     summary = close(window(nrr=0.987), segments=[smb])
     [alert] = evaluate(make_settings(Path("."), **{**OFF, "alert_nrr_below": 1.0}), summary)
     assert alert.title == "NRR below 100.0%: 98.7% for March 2025"
@@ -79,29 +97,38 @@ def test_below_alert_says_by_how_much_and_where_to_look():
 def test_segment_falling_into_its_bottom_band():
     ok = window(1.1, 0.95, dimension="plan", segment="pro", band="healthy")
     bad = window(0.9, 0.95, dimension="plan", segment="pro", band="problematic")
-    serious_grr = window(1.1, 0.7, dimension="acv_band", segment="SMB", band="best-in-class",
-                         grr_band="serious")
+    serious_grr = window(
+        1.1, 0.7, dimension="acv_band", segment="SMB", band="best-in-class", grr_band="serious"
+    )
     # fell in this month -> fires
     assert rules(close(window(), window(), [bad], [ok]), alert_segment_concerning=True) == [
-        "segment_concerning"]
+        "segment_concerning"
+    ]
     # already there last month -> the summary shows it, no new alert
     assert rules(close(window(), window(), [bad], [bad]), alert_segment_concerning=True) == []
     # unknown last month -> every bottom-band segment counts
     assert rules(close(window(), segments=[bad]), alert_segment_concerning=True) == [
-        "segment_concerning"]
+        "segment_concerning"
+    ]
     # a GRR band counts too; the rule can be switched off
     assert rules(close(window(), segments=[serious_grr]), alert_segment_concerning=True) == [
-        "segment_concerning"]
+        "segment_concerning"
+    ]
     assert rules(close(window(), segments=[bad]), alert_segment_concerning=False) == []
     assert rules(close(window(), segments=[ok]), alert_segment_concerning=True) == []
 
 
 @pytest.mark.parametrize(
     ("metric", "old", "new", "fires"),
-    [("nrr", 0.9, 0.905, False),  # exactly 0.5 points
-     ("nrr", 0.9, 0.9051, True), ("grr", 0.9, 0.8949, True), ("churn_rate", 0.05, 0.06, True),
-     ("start_mrr", 100.0, 1_000_000.0, False),  # money figures are shown, not alerted
-     ("nrr", None, 0.9, True), ("nrr", None, None, False)],
+    [
+        ("nrr", 0.9, 0.905, False),  # exactly 0.5 points
+        ("nrr", 0.9, 0.9051, True),
+        ("grr", 0.9, 0.8949, True),
+        ("churn_rate", 0.05, 0.06, True),
+        ("start_mrr", 100.0, 1_000_000.0, False),  # money figures are shown, not alerted
+        ("nrr", None, 0.9, True),
+        ("nrr", None, None, False),
+    ],
 )
 def test_restatement(metric, old, new, fires):
     restated = Restatement(date(2025, 1, 1), 12, "all", "all", metric, old, new)
@@ -111,11 +138,18 @@ def test_restatement(metric, old, new, fires):
 
 
 def test_fired_alerts_are_posted_once_each(tmp_path, slack, summary):
-    low = dataclasses.replace(summary, restatements=[
-        Restatement(date(2024, 5, 1), 12, "all", "all", "nrr", 0.95, 0.97)])
-    settings = bot_settings(tmp_path, slack, alert_nrr_below=2.0, alert_grr_below=None,
-                            alert_drop_points=None, alert_segment_concerning=False,
-                            alert_restatement_points=1.0)
+    low = dataclasses.replace(
+        summary, restatements=[Restatement(date(2024, 5, 1), 12, "all", "all", "nrr", 0.95, 0.97)]
+    )
+    settings = bot_settings(
+        tmp_path,
+        slack,
+        alert_nrr_below=2.0,
+        alert_grr_below=None,
+        alert_drop_points=None,
+        alert_segment_concerning=False,
+        alert_restatement_points=1.0,
+    )
 
     first = notify_close(settings, low)
     again = notify_close(settings, low)
@@ -124,8 +158,10 @@ def test_fired_alerts_are_posted_once_each(tmp_path, slack, summary):
     assert alerts == ["2024-06/alert/v1/nrr_below", "2024-06/alert/v1/restatement"]
     assert all(o.status == "delivered" for o in first.outcomes)
     assert {o.status for o in again.outcomes} == {"already-delivered"}
-    posted = [(p.metadata or {}).get("event_payload", {}).get("idempotency_key")
-              for p in slack.messages("C0FINANCE1")]
+    posted = [
+        (p.metadata or {}).get("event_payload", {}).get("idempotency_key")
+        for p in slack.messages("C0FINANCE1")
+    ]
     assert posted.count("2024-06/alert/v1/nrr_below") == 1
     assert posted.count("2024-06/alert/v1/restatement") == 1
 

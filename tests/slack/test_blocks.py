@@ -34,9 +34,10 @@ def example_summary(summary):
     return dataclasses.replace(
         summary,
         snapshot_version=2,
-        restatements=[Restatement(date(2024, 5, 1), 12, "acv_band", "SMB", "nrr", 0.9312, 0.9378),
-                      Restatement(date(2024, 5, 1), 12, "all", "all", "start_mrr", 812_004.5,
-                                  812_104.5)],
+        restatements=[
+            Restatement(date(2024, 5, 1), 12, "acv_band", "SMB", "nrr", 0.9312, 0.9378),
+            Restatement(date(2024, 5, 1), 12, "all", "all", "start_mrr", 812_004.5, 812_104.5),
+        ],
         data_quality_warnings=["ledger: 3 rows with a country outside ISO 3166 (e.g. 'UK')"],
     )
 
@@ -64,13 +65,16 @@ def test_summary_figures_equal_the_warehouse(warehouse, summary):
                       benchmark_band, grr_band, contraction_rate, churn_rate, expansion_rate
                from retention_windows where as_of = ? and window_months = ?
                and dimension = ? and segment = ?""",
-            [PERIOD, months, dimension, segment]).fetchone()
+            [PERIOD, months, dimension, segment],
+        ).fetchone()
 
     _, blocks = render_summary(summary)
     t12, m1, q3 = window(12), window(1), window(3)
     prev = warehouse.execute(
         "select nrr, grr from retention_windows where as_of = ? and window_months = 12 "
-        "and dimension = 'all'", [date(2024, 5, 1)]).fetchone()
+        "and dimension = 'all'",
+        [date(2024, 5, 1)],
+    ).fetchone()
 
     nrr = field_with(blocks, "*NRR*")
     assert f"*{pct(t12[0])}*" in nrr and t12[7] in nrr
@@ -83,8 +87,16 @@ def test_summary_figures_equal_the_warehouse(warehouse, summary):
     assert f"GRR {pct(m1[1])}" in month
     assert f"NRR {pct(q3[0])}" in field_with(blocks, "*Last 3 months*")
     waterfall = section_with(blocks, "Where the 12 months went")
-    for value in (money(t12[3]), pct(t12[9]), money(t12[5]), pct(t12[10]), money(t12[6]),
-                  pct(t12[11]), money(t12[4]), f"= *NRR {pct(t12[0])}*"):
+    for value in (
+        money(t12[3]),
+        pct(t12[9]),
+        money(t12[5]),
+        pct(t12[10]),
+        money(t12[6]),
+        pct(t12[11]),
+        money(t12[4]),
+        f"= *NRR {pct(t12[0])}*",
+    ):
         assert value in waterfall
     smb = window(12, "acv_band", "SMB")
     segment = field_with(blocks, ":warning: SMB" if smb[7] == "concerning" else "SMB")
@@ -92,7 +104,8 @@ def test_summary_figures_equal_the_warehouse(warehouse, summary):
     churn = warehouse.execute(
         """select churn_kind, sum(amount) from mrr_movements where movement = 'churn'
            and month > ? - interval 12 month and month <= ? group by all""",
-        [PERIOD, PERIOD]).fetchall()
+        [PERIOD, PERIOD],
+    ).fetchall()
     kinds = section_with(blocks, "Churned MRR, last 12 months")
     for kind, amount in churn:
         assert f"{kind.capitalize()} {money(amount)}" in kinds
@@ -104,7 +117,8 @@ def test_every_segment_of_every_dimension_is_shown(summary):
     for s in summary.figures.segments:
         assert f"{s.segment} · {s.cohort_customers:,} cust." in text
     assert {"By ACV band", "By plan", "By country", "By channel"} <= {
-        b["text"]["text"].split("*")[1] for b in blocks if b.get("fields")}
+        b["text"]["text"].split("*")[1] for b in blocks if b.get("fields")
+    }
 
 
 def test_kept_example_matches_the_renderer_and_slack_limits(summary):
@@ -117,13 +131,17 @@ def test_kept_example_matches_the_renderer_and_slack_limits(summary):
     assert len(kept["blocks"]) <= MAX_BLOCKS
     assert rendered == kept, (
         f"the summary rendering changed; review it and regenerate {EXAMPLE.name} with "
-        f"{REGENERATE}=1 pytest {Path(__file__).name}")
+        f"{REGENERATE}=1 pytest {Path(__file__).name}"
+    )
 
 
 def test_huge_inputs_still_fit_slack_limits(summary):
     f = summary.figures
-    many = [dataclasses.replace(f.segments[-1], dimension=f"dim{d}", segment=f"seg {i} " * 40)
-            for d in range(12) for i in range(30)]
+    many = [
+        dataclasses.replace(f.segments[-1], dimension=f"dim{d}", segment=f"seg {i} " * 40)
+        for d in range(12)
+        for i in range(30)
+    ]
     big = dataclasses.replace(
         summary,
         figures=dataclasses.replace(f, segments=f.segments + many),
@@ -133,12 +151,16 @@ def test_huge_inputs_still_fit_slack_limits(summary):
     )
     _, blocks = render_summary(big, files_note=FILES_NOTE)
     assert limit_problems(blocks) == []
-    assert any(f"+{30 - MAX_FIELDS + 1} smaller segments" in fl["text"]
-               for b in blocks for fl in b.get("fields", []))
+    assert any(
+        f"+{30 - MAX_FIELDS + 1} smaller segments" in fl["text"]
+        for b in blocks
+        for fl in b.get("fields", [])
+    )
     _, alert_blocks = render_alert(evaluate(make_settings(Path(".")), big)[-1], big)
     assert limit_problems(alert_blocks) == []
-    _, blocked = render_blocked(PERIOD, [BlockedFailure("e" * 300, "d" * 300, "critical", 10**9,
-                                                        ["x" * 1000] * 50)] * 40)
+    _, blocked = render_blocked(
+        PERIOD, [BlockedFailure("e" * 300, "d" * 300, "critical", 10**9, ["x" * 1000] * 50)] * 40
+    )
     assert limit_problems(blocked) == []
 
 
@@ -148,8 +170,16 @@ def test_huge_inputs_still_fit_slack_limits(summary):
         ([{"type": "divider"}] * 51, "51 blocks"),
         ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "header"),
         ([{"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3001}}], "section text"),
-        ([{"type": "section", "text": {"type": "mrkdwn", "text": "s"},
-           "fields": [{"type": "mrkdwn", "text": "f"}] * 11}], "11 fields"),
+        (
+            [
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": "s"},
+                    "fields": [{"type": "mrkdwn", "text": "f"}] * 11,
+                }
+            ],
+            "11 fields",
+        ),
         ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}], "field of"),
     ],
 )

@@ -15,8 +15,11 @@ SUMMARY_KEY = "2024-06/summary/v1"
 
 def summaries(slack: SlackServer) -> list:
     """Summary messages that landed in the channel (what people would see)."""
-    return [p for p in slack.messages("C0FINANCE1")
-            if (p.metadata or {}).get("event_payload", {}).get("idempotency_key") == SUMMARY_KEY]
+    return [
+        p
+        for p in slack.messages("C0FINANCE1")
+        if (p.metadata or {}).get("event_payload", {}).get("idempotency_key") == SUMMARY_KEY
+    ]
 
 
 def chart_posts(slack: SlackServer) -> list:
@@ -24,19 +27,31 @@ def chart_posts(slack: SlackServer) -> list:
 
 
 def test_summary_charts_and_report_are_posted_once_and_a_rerun_posts_nothing(
-        tmp_path, slack, summary):
-    settings = bot_settings(tmp_path, slack, alert_nrr_below=None, alert_grr_below=None,
-                            alert_drop_points=None, alert_segment_concerning=False,
-                            alert_restatement_points=None)
+    tmp_path, slack, summary
+):
+    settings = bot_settings(
+        tmp_path,
+        slack,
+        alert_nrr_below=None,
+        alert_grr_below=None,
+        alert_drop_points=None,
+        alert_segment_concerning=False,
+        alert_restatement_points=None,
+    )
     first = notify_close(settings, summary)
     assert [(o.kind, o.status) for o in first.outcomes] == [
-        ("summary", "delivered"), ("charts", "delivered")]
+        ("summary", "delivered"),
+        ("charts", "delivered"),
+    ]
     assert first.ok
     assert len(summaries(slack)) == 1
     [charts] = chart_posts(slack)
     names = [f["name"] for f in charts.files]
-    assert names == ["nrr-2024-06-v1-trend.png", "nrr-2024-06-v1-cohorts.png",
-                     "nrr-2024-06-v1-report.html"]
+    assert names == [
+        "nrr-2024-06-v1-trend.png",
+        "nrr-2024-06-v1-cohorts.png",
+        "nrr-2024-06-v1-report.html",
+    ]
     uploads = {u["filename"]: u["data"] for u in slack.uploads.values()}
     assert png_size(uploads["nrr-2024-06-v1-trend.png"]) == TREND_SIZE
     assert png_size(uploads["nrr-2024-06-v1-cohorts.png"]) == HEATMAP_SIZE
@@ -53,7 +68,8 @@ def test_summary_charts_and_report_are_posted_once_and_a_rerun_posts_nothing(
 
 
 def test_server_error_keeps_the_message_pending_and_the_retry_delivers_it_once(
-        tmp_path, slack, summary):
+    tmp_path, slack, summary
+):
     settings = bot_settings(tmp_path, slack)
     slack.fail("chat.postMessage", status=500, times=10)  # Slack is down for this run
 
@@ -78,7 +94,8 @@ def test_server_error_keeps_the_message_pending_and_the_retry_delivers_it_once(
 
 
 def test_timeout_after_slack_accepted_is_found_in_history_not_posted_again(
-        tmp_path, slack, summary):
+    tmp_path, slack, summary
+):
     settings = bot_settings(tmp_path, slack, slack_timeout_seconds=0.5)
     slack.fail("chat.postMessage", delay=1.5, accept=True)  # posted, answer comes too late
 
@@ -186,8 +203,9 @@ def test_channel_by_name_and_joining_a_public_channel(tmp_path, summary):
         assert slack.calls("conversations.join")
         assert len(summaries(slack)) == 1
     with SlackServer() as slack:
-        result = notify_close(bot_settings(tmp_path / "by-name", slack,
-                                           slack_channel="#finance"), summary)
+        result = notify_close(
+            bot_settings(tmp_path / "by-name", slack, slack_channel="#finance"), summary
+        )
         assert result.ok
         assert len(chart_posts(slack)) == 1  # the files API got the channel ID
 
@@ -196,8 +214,10 @@ def test_two_runs_at_once_post_once(tmp_path, slack, summary):
     settings = bot_settings(tmp_path, slack)
     slack.fail("chat.postMessage", delay=0.3, accept=True, status=200)  # slow but fine
     results = []
-    threads = [threading.Thread(target=lambda: results.append(notify_close(settings, summary)))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(notify_close(settings, summary)))
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -212,8 +232,10 @@ def test_a_crashed_run_is_checked_in_history_before_resending(tmp_path, slack, s
     # simulate a run that claimed the summary and died without recording the outcome
     state = DeliveryState(tmp_path / STATE_FILE, lease_seconds=0)
     with state._transaction() as con:
-        con.execute("update deliveries set status = 'sending', last_attempt_at = 0 "
-                    "where key = ?", [SUMMARY_KEY])
+        con.execute(
+            "update deliveries set status = 'sending', last_attempt_at = 0 where key = ?",
+            [SUMMARY_KEY],
+        )
 
     result = retry_pending(settings)
 
@@ -223,8 +245,7 @@ def test_a_crashed_run_is_checked_in_history_before_resending(tmp_path, slack, s
     assert len(summaries(slack)) == 1
 
 
-def test_without_history_access_an_in_doubt_message_is_kept_not_reposted(tmp_path, slack,
-                                                                         summary):
+def test_without_history_access_an_in_doubt_message_is_kept_not_reposted(tmp_path, slack, summary):
     settings = bot_settings(tmp_path, slack, slack_timeout_seconds=0.5)
     slack.fail("chat.postMessage", delay=1.5, accept=True)
     notify_close(settings, summary)

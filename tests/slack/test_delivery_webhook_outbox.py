@@ -14,8 +14,13 @@ from nrr.slack.service import notify_blocked, notify_close, render_to_outbox, re
 from nrr.slack.summary import BlockedFailure
 from tests.slack.helpers import PERIOD, bot_settings, make_settings, png_size
 
-QUIET = {"alert_nrr_below": None, "alert_grr_below": None, "alert_drop_points": None,
-         "alert_segment_concerning": False, "alert_restatement_points": None}
+QUIET = {
+    "alert_nrr_below": None,
+    "alert_grr_below": None,
+    "alert_drop_points": None,
+    "alert_segment_concerning": False,
+    "alert_restatement_points": None,
+}
 
 
 def test_webhook_posts_blocks_without_files_once(tmp_path, slack, summary):
@@ -24,7 +29,8 @@ def test_webhook_posts_blocks_without_files_once(tmp_path, slack, summary):
     first = notify_close(settings, summary)
 
     assert [(o.kind, o.channel, o.status) for o in first.outcomes] == [
-        ("summary", "webhook", "delivered")]
+        ("summary", "webhook", "delivered")
+    ]
     [posted] = slack.messages("webhook")
     assert posted.blocks[0]["type"] == "header"
     assert not slack.calls("files.getUploadURLExternal")
@@ -69,15 +75,20 @@ def test_outbox_holds_exactly_what_would_be_posted(tmp_path, summary):
     result = notify_close(settings, summary)
 
     assert [(o.kind, o.channel, o.status) for o in result.outcomes] == [
-        ("summary", "outbox", "delivered"), ("alert", "outbox", "delivered")]
+        ("summary", "outbox", "delivered"),
+        ("alert", "outbox", "delivered"),
+    ]
     outbox = settings.outbox_dir
     payload = json.loads((outbox / "2024-06_summary_v1.json").read_text())
     assert payload["metadata"]["event_payload"]["idempotency_key"] == "2024-06/summary/v1"
     assert payload["blocks"][0]["text"]["text"] == "Revenue retention · June 2024 close"
     text = (outbox / "2024-06_summary_v1.txt").read_text()
     assert "June 2024 close" in text and "NRR" in text
-    sizes = {f["path"]: png_size((outbox / f["path"]).read_bytes())
-             for f in payload["files"] if f["path"].endswith(".png")}
+    sizes = {
+        f["path"]: png_size((outbox / f["path"]).read_bytes())
+        for f in payload["files"]
+        if f["path"].endswith(".png")
+    }
     assert sorted(sizes.values()) == sorted([TREND_SIZE, HEATMAP_SIZE])
     assert (outbox / "2024-06_summary_v1-nrr-2024-06-v1-report.html").is_file()
     assert (outbox / "2024-06_alert_v1_nrr_below.txt").is_file()
@@ -103,13 +114,21 @@ def test_dry_run_renders_afresh_and_records_nothing(tmp_path, slack, summary):
 
 def test_blocked_close_alert_is_posted_once_per_failure_set(tmp_path, slack):
     settings = bot_settings(tmp_path, slack)
-    failures = [BlockedFailure("expect_column_values_to_not_be_null", "ledger", "critical", 12,
-                               ["cus_001 row 4", "cus_009 row 17"])]
+    failures = [
+        BlockedFailure(
+            "expect_column_values_to_not_be_null",
+            "ledger",
+            "critical",
+            12,
+            ["cus_001 row 4", "cus_009 row 17"],
+        )
+    ]
 
     first = notify_blocked(settings, date(2024, 7, 15), failures)
     again = notify_blocked(settings, date(2024, 7, 1), failures)
-    other = notify_blocked(settings, date(2024, 7, 1),
-                           [*failures, BlockedFailure("expect_mrr_positive", "ledger")])
+    other = notify_blocked(
+        settings, date(2024, 7, 1), [*failures, BlockedFailure("expect_mrr_positive", "ledger")]
+    )
 
     assert first.outcomes[0].kind == "blocked" and first.ok
     assert again.outcomes[0].status == "already-delivered"
@@ -144,7 +163,8 @@ def test_cli_notify_month_and_retry(tmp_path, warehouse_dir, monkeypatch):
 
 
 def test_cli_notify_month_uses_the_latest_snapshot_and_its_restatements(
-        tmp_path, warehouse_dir, monkeypatch):
+    tmp_path, warehouse_dir, monkeypatch
+):
     from nrr.cli import app
 
     shutil.copy(warehouse_dir / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
@@ -154,8 +174,10 @@ def test_cli_notify_month_uses_the_latest_snapshot_and_its_restatements(
     con.execute("""create table snapshot_restatements (snapshot_id varchar, period date,
                    window_months integer, dimension varchar, segment varchar, metric varchar,
                    old_value double, new_value double)""")
-    con.execute("insert into snapshot_restatements values "
-                "('s3', '2024-06-01', 12, 'all', 'all', 'nrr', 0.80, 0.79)")
+    con.execute(
+        "insert into snapshot_restatements values "
+        "('s3', '2024-06-01', 12, 'all', 'all', 'nrr', 0.80, 0.79)"
+    )
     con.close()
     monkeypatch.setenv("NRR_DATA_DIR", str(tmp_path))
 
@@ -170,8 +192,9 @@ def test_cli_notify_month_uses_the_latest_snapshot_and_its_restatements(
 
 def test_webhook_timeout_is_resent_at_least_once(tmp_path, slack, summary):
     """A webhook cannot read history: an in-doubt post is re-sent (documented trade-off)."""
-    settings = make_settings(tmp_path, slack_webhook_url=slack.webhook_url,
-                             slack_timeout_seconds=0.5, **QUIET)
+    settings = make_settings(
+        tmp_path, slack_webhook_url=slack.webhook_url, slack_timeout_seconds=0.5, **QUIET
+    )
     slack.fail("webhook", delay=1.5, accept=True)
 
     first = notify_close(settings, summary)

@@ -19,8 +19,14 @@ from nrr.warehouse import read_warehouse
 from sandbox.ledger_generator import generate_ledger, write_ledger
 from tests.slack.helpers import PERIOD, bot_settings, make_settings
 
-HOSTILE = ["<!channel> *Pro*", "@here _team_", "<@U024BE7LH> & co", "<https://evil.example|x>",
-           "`code` ~strike~", "<!subteam^S123> @everyone"]
+HOSTILE = [
+    "<!channel> *Pro*",
+    "@here _team_",
+    "<@U024BE7LH> & co",
+    "<https://evil.example|x>",
+    "`code` ~strike~",
+    "<!subteam^S123> @everyone",
+]
 # What Slack would turn into a ping, a mention or a link if sent unescaped...
 ACTIVE = re.compile(r"<[!@#]|<https?:|@(here|channel|everyone)\b")
 # ... and what mrkdwn would turn into formatting (plain_text shows it literally).
@@ -54,15 +60,26 @@ def test_hostile_segment_names_are_inert_in_every_message(tmp_path, slack):
     con = read_warehouse(settings)
     try:
         summary = build_close_summary(
-            con, settings, PERIOD, snapshot_id="<!channel>", snapshot_version=2,
-            restatements=[Restatement(date(2024, 5, 1), 12, "plan", h, "nrr", 0.5, 0.9)
-                          for h in HOSTILE],
-            data_quality_warnings=HOSTILE)
+            con,
+            settings,
+            PERIOD,
+            snapshot_id="<!channel>",
+            snapshot_version=2,
+            restatements=[
+                Restatement(date(2024, 5, 1), 12, "plan", h, "nrr", 0.5, 0.9) for h in HOSTILE
+            ],
+            data_quality_warnings=HOSTILE,
+        )
     finally:
         con.close()
     assert {s.segment for s in summary.figures.segments if s.dimension == "plan"} == set(HOSTILE)
-    bot = bot_settings(tmp_path, slack, alert_nrr_below=2.0, alert_segment_concerning=True,
-                       alert_restatement_points=0.5)
+    bot = bot_settings(
+        tmp_path,
+        slack,
+        alert_nrr_below=2.0,
+        alert_segment_concerning=True,
+        alert_restatement_points=0.5,
+    )
     result = notify_close(bot, summary)
     blocked = BlockedFailure("<!here>", "@channel", "critical", 1, HOSTILE)
     from nrr.slack.service import notify_blocked
@@ -70,8 +87,9 @@ def test_hostile_segment_names_are_inert_in_every_message(tmp_path, slack):
     notify_blocked(bot, PERIOD, [blocked])
     assert result.ok
     posted = [p for p in slack.messages() if p.blocks]
-    assert {(p.metadata or {})["event_payload"]["idempotency_key"].split("/")[-1]
-            for p in posted} >= {"v2", "nrr_below", "segment_concerning", "restatement"}
+    assert {
+        (p.metadata or {})["event_payload"]["idempotency_key"].split("/")[-1] for p in posted
+    } >= {"v2", "nrr_below", "segment_concerning", "restatement"}
     for message in posted:
         for kind, text in [("mrkdwn", message.text), *visible_texts(message.blocks)]:
             assert not ACTIVE.search(text), text

@@ -47,9 +47,11 @@ class Collector(HTMLParser):
 
 def test_report_shows_every_section_with_the_figures(tmp_path, summary):
     restated = dataclasses.replace(
-        summary, snapshot_version=2,
+        summary,
+        snapshot_version=2,
         restatements=[Restatement(date(2024, 5, 1), 12, "acv_band", "SMB", "nrr", 0.90, 0.92)],
-        data_quality_warnings=["ledger: 2 rows with an unknown currency"])
+        data_quality_warnings=["ledger: 2 rows with an unknown currency"],
+    )
 
     path = write_html_report(make_settings(tmp_path), restated)
 
@@ -58,10 +60,22 @@ def test_report_shows_every_section_with_the_figures(tmp_path, summary):
     page.feed(path.read_text(encoding="utf-8"))
     text = re.sub(r"\s+", " ", " ".join(page.text))
     h = summary.figures.headline
-    for expected in ("Headline", "Trend", "Waterfall", "Segments", "Acquisition cohorts",
-                     "Data quality", "Restatements", pct(h.nrr), pct(h.grr),
-                     money(h.start_mrr), "ledger: 2 rows with an unknown currency",
-                     "90.0%", "92.0%", "+2.0 pts"):
+    for expected in (
+        "Headline",
+        "Trend",
+        "Waterfall",
+        "Segments",
+        "Acquisition cohorts",
+        "Data quality",
+        "Restatements",
+        pct(h.nrr),
+        pct(h.grr),
+        money(h.start_mrr),
+        "ledger: 2 rows with an unknown currency",
+        "90.0%",
+        "92.0%",
+        "+2.0 pts",
+    ):
         assert expected in text, expected
     for s in summary.figures.segments:
         assert f"{s.segment} {s.cohort_customers:,} {money(s.start_mrr)} {pct(s.nrr)}" in text
@@ -73,8 +87,9 @@ def test_report_shows_every_section_with_the_figures(tmp_path, summary):
 def test_report_escapes_customer_text(tmp_path, summary):
     f = summary.figures
     evil = dataclasses.replace(f.segments[0], segment="<script>alert(1)</script>")
-    hostile = dataclasses.replace(summary, figures=dataclasses.replace(
-        f, segments=[evil, *f.segments[1:]]))
+    hostile = dataclasses.replace(
+        summary, figures=dataclasses.replace(f, segments=[evil, *f.segments[1:]])
+    )
 
     html = write_html_report(make_settings(tmp_path), hostile).read_text()
 
@@ -117,8 +132,9 @@ def test_cohort_warning_rule():
 
 def test_a_month_without_any_cohort_still_renders_everywhere(tmp_path):
     empty = close(window(nrr=None, grr=None, band=None, grr_band=None))
-    empty.figures.trend = [{"as_of": date(2025, 3, 1), "nrr": None, "grr": None,
-                            "monthly_nrr": None}]
+    empty.figures.trend = [
+        {"as_of": date(2025, 3, 1), "nrr": None, "grr": None, "monthly_nrr": None}
+    ]
     empty.report_path = None
 
     _, blocks = render_summary(empty)
@@ -127,4 +143,3 @@ def test_a_month_without_any_cohort_still_renders_everywhere(tmp_path):
     result = notify_close(make_settings(tmp_path), empty)
     assert result.ok, result.errors
     assert (tmp_path / "reports" / "2025-03-v2.html").is_file()
-
