@@ -9,16 +9,7 @@ from pydantic import ValidationError
 
 from nrr.settings import Settings, load_settings
 
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """No stray NRR_/STRIPE_/SLACK_ variables or config files from the developer's shell."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith(("NRR_", "STRIPE_", "SLACK_")):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_defaults_are_the_conservative_choices():

@@ -27,12 +27,8 @@ def prefect_api(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch, tmp_path):
-    """No Stripe or Slack credentials from the developer's shell; the outbox takes messages."""
-    for key in list(os.environ):
-        if key.startswith(("STRIPE_", "SLACK_", "NRR_")):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+def _isolated(clean_env):
+    """Every test here runs without credentials from the shell (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

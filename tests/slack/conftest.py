@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from datetime import date
 from pathlib import Path
 
@@ -20,11 +19,8 @@ from tests.slack.helpers import PERIOD, make_settings
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith(("NRR_", "STRIPE_", "SLACK_")):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+def _isolated(clean_env):
+    """Every test here runs without credentials from the shell (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
