@@ -3,7 +3,8 @@
 -- revenue at the rate of n months earlier, so an n-month window can compare start and end
 -- at one rate (constant currency: exchange-rate moves never look like expansion or churn).
 -- In a single-currency ledger they equal `mrr` and are not stored (see `at_rate_lag`).
--- A customer absent in a month has MRR 0 that month.
+-- A customer absent in a month has MRR 0 that month. `ahead_idx_<n>` / `ahead_mrr_<n>` are
+-- the month and MRR (at this month's rate) of the customer's row n rows later.
 
 -- lines converted at the month's rate and at each window start's rate
 {%- if single_currency %}
@@ -72,6 +73,17 @@ sequenced as (
         cast(lag(mrr) over by_month as decimal(18, 6)) as prev_mrr,
         cast(lag(primary_line) over by_month % 1048576 as integer) as prev_line_key,
         lead(month_idx) over by_month as next_idx,
+        -- n rows ahead: when that row is month + n, the customer paid every month in between
+        -- (what a window of n months needs, without a self-join)
+        {%- for n in windows %}
+        lead(month_idx, {{ n }}) over by_month as ahead_idx_{{ n }},
+        {%- if single_currency %}
+        cast(lead(mrr, {{ n }}) over by_month as decimal(18, 6)) as ahead_mrr_{{ n }},
+        {%- else %}
+        cast(lead(mrr_at_rate_lag_{{ n }}, {{ n }}) over by_month as decimal(18, 6))
+            as ahead_mrr_{{ n }},
+        {%- endif %}
+        {%- endfor %}
         -- consecutive months share a run id (gaps and islands)
         month_idx - row_number() over by_month as run_id,
         first_value(month_idx) over by_month as first_month_idx

@@ -10,6 +10,12 @@ with parameters as (
     select * from run_parameters
 ),
 
+-- months in which a customer pays again after a gap (any run but its first): the only rows
+-- a window needs to look up, for members that were not paying at every month end
+returning_rows as (
+    select * from int_customer_month where run_id <> first_month_idx - 1
+),
+
 -- per cohort member: start and end MRR under the policy, netted over the window, then
 -- summed at the finest segment grain; one window length at a time (bounded memory)
 fine as (
@@ -35,20 +41,20 @@ fine as (
             m0.segment_key,
             m0.mrr as start_c,
             case
-                when m1.customer_key is null then 0
-                when parameters.reactivation_policy = 'include' or m1.run_id = m0.run_id
-                    then {{ at_rate_lag("m1", n) }}
+                when m0.ahead_idx_{{ n }} = m0.month_idx + {{ n }} then m0.ahead_mrr_{{ n }}
+                when parameters.reactivation_policy = 'include'
+                    then coalesce({{ at_rate_lag("back", n) }}, 0)
                 else 0
             end as end_c,
             case
-                when m1.customer_key is not null and m1.run_id <> m0.run_id
-                    then {{ at_rate_lag("m1", n) }}
-                else 0
+                when m0.ahead_idx_{{ n }} = m0.month_idx + {{ n }} then 0
+                else coalesce({{ at_rate_lag("back", n) }}, 0)
             end as reactivated_c
         from int_customer_month as m0
         cross join parameters
-        left join int_customer_month as m1
-            on m0.customer_key = m1.customer_key and m0.month_idx + {{ n }} = m1.month_idx
+        -- paying at m1 after a gap: m1 lies in a later run than m0
+        left join returning_rows as back
+            on m0.customer_key = back.customer_key and m0.month_idx + {{ n }} = back.month_idx
         where m0.month_idx + {{ n }} <= parameters.as_of_idx
     ) as members
     group by all
