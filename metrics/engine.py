@@ -36,7 +36,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("intermediate", "int_segments"),
     ("intermediate", "int_months"),
     ("intermediate", "int_fx_monthly"),
-    ("intermediate", "int_customer_month_lines"),
+    ("intermediate", "int_spell_lines"),
+    ("intermediate", "int_spells"),
     ("intermediate", "int_customer_month"),
     ("intermediate", "int_mrr_movements"),
     ("marts", "benchmark_bands"),
@@ -113,6 +114,12 @@ def _convert(native: str, rate: str) -> str:
         f"case when {rate} = 1 then {native} "
         f"else cast(round(cast({native} as decimal(38, 6)) * {rate}, 6) as decimal(18, 6)) end"
     )
+
+
+def _packed_line(amount: str, key: str) -> str:
+    """A line's amount in cents and its segment key in one 64-bit number: max picks the
+    largest line, and the key breaks ties the same way every run."""
+    return f"cast(round({amount} * 100) as bigint) * {MAX_SEGMENT_COMBINATIONS} + {key}"
 
 
 def _at_rate_lag(single_currency: bool, alias: str | None, months: int) -> str:
@@ -243,6 +250,7 @@ class Engine:
             "acv_band": _acv_band,
             "band": _band,
             "convert": _convert,
+            "packed_line": _packed_line,
             "at_rate_lag": functools.partial(_at_rate_lag, single_currency),
             "seed": lambda name: str(SEEDS_DIR / f"{name}.csv").replace("'", "''"),
             **_template_helpers(dimensions),
@@ -318,9 +326,9 @@ class Engine:
     def _drop_consumed(self, name: str, context: dict) -> None:
         """Free memory early: a large temporary goes once the last model reading it ran."""
         if name == "int_customer_month" and context["single_currency"]:
-            # cohorts read the per-currency lines only to convert at the cohort month's rate
-            self.con.execute("drop table if exists int_customer_month_lines")
-        if name == "int_customer_month_lines":
+            # cohorts read the spell lines only to convert at the cohort month's rate
+            self.con.execute("drop table if exists int_spell_lines")
+        if name == "int_spell_lines":
             self.con.execute("drop table if exists stg_ledger__revenue_periods")
 
     def _run_model(self, layer: str, name: str, context: dict, result: BuildResult) -> None:

@@ -1,19 +1,41 @@
--- The backbone: one row per customer and month in which the customer has MRR > 0.
+-- The backbone: one row per customer and month in which the customer has MRR > 0, built by
+-- expanding spells (int_spells) to their months. A customer absent in a month has MRR 0.
 -- `mrr` is in reporting currency at the month's own rate; `mrr_at_rate_lag_<n>` is the same
--- revenue at the rate of n months earlier, so an n-month window can compare start and end
--- at one rate (constant currency: exchange-rate moves never look like expansion or churn).
--- In a single-currency ledger they equal `mrr` and are not stored (see `at_rate_lag`).
--- A customer absent in a month has MRR 0 that month. `ahead_idx_<n>` / `ahead_mrr_<n>` are
--- the month and MRR (at this month's rate) of the customer's row n rows later.
+-- revenue at the rate of n months earlier, so an n-month comparison uses one rate (constant
+-- currency: exchange-rate moves never look like expansion or churn). In a single-currency
+-- ledger they equal `mrr` and are not stored (see `at_rate_lag`).
+-- The customer's segment in a month is its largest line's (the amount in cents, then the
+-- segment key, packed in one 64-bit number so that max picks it).
 
--- lines converted at the month's rate and at each window start's rate
 {%- if single_currency %}
--- (a single-currency ledger in the reporting currency needs no conversion)
-with converted as (
-    select lines.*, lines.native_mrr as line_mrr from int_customer_month_lines as lines
+-- (one currency: a spell's MRR and segment are the same in every month of it)
+with valued as (
+    select
+        spells.*,
+        cast(unnest(range(spells.spell_start_idx, spells.spell_end_idx + 1)) as integer)
+            as month_idx,
+        spells.last_mrr as mrr,
+        spells.last_segment_key as segment_key,
+        -- the same spell the month before
+        spells.last_mrr as lag_mrr,
+        spells.last_segment_key as lag_segment_key
+    from int_spells as spells
 ),
 {%- else %}
-with converted as (
+-- each spell line in each of its months, at the month's rate and at each window start's rate
+with line_months as (
+    select
+        lines.customer_key,
+        lines.spell_start_idx,
+        lines.segment_key,
+        lines.currency,
+        lines.native_mrr,
+        cast(unnest(range(lines.spell_start_idx, lines.spell_end_idx + 1)) as integer)
+            as month_idx
+    from int_spell_lines as lines
+),
+
+converted as (
     select
         lines.*,
         {{ convert("lines.native_mrr", "fx.rate_exact") }} as line_mrr,
@@ -21,7 +43,7 @@ with converted as (
         {{ convert("lines.native_mrr", "fx_" ~ n ~ ".rate_exact") }}
             as line_mrr_at_rate_lag_{{ n }},
         {%- endfor %}
-    from int_customer_month_lines as lines
+    from line_months as lines
     inner join int_fx_monthly as fx
         on lines.currency = fx.currency and lines.month_idx = fx.month_idx
     {%- for n in windows %}
@@ -29,77 +51,75 @@ with converted as (
         on lines.currency = fx_{{ n }}.currency and lines.month_idx - {{ n }} = fx_{{ n }}.month_idx
     {%- endfor %}
 ),
-{%- endif %}
 
--- one row per customer and month; the largest line names the customer's segment
--- (its amount in cents, then its segment key, packed in one 64-bit number: max picks it)
 customer_month as (
     select
         customer_key,
+        spell_start_idx,
         month_idx,
-        sum(line_mrr) as mrr,
-        {%- if not single_currency %}
+        cast(sum(line_mrr) as decimal(18, 6)) as mrr,
         {%- for n in windows %}
-        sum(line_mrr_at_rate_lag_{{ n }}) as mrr_at_rate_lag_{{ n }},
+        cast(sum(line_mrr_at_rate_lag_{{ n }}) as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
-        {%- endif %}
-        max(
-            cast(round(line_mrr * 100) as bigint) * 1048576 + segment_key
-        ) as primary_line,
-        bool_or(ends_involuntary) as ends_involuntary,
-        bool_or(ends_voluntary) as ends_voluntary
+        cast(max({{ packed_line("line_mrr", "segment_key") }}) % 1048576 as integer)
+            as segment_key,
+        -- the same lines at last month's rate are what the customer paid last month
+        cast(max({{ packed_line("line_mrr_at_rate_lag_1", "segment_key") }}) % 1048576 as integer)
+            as lag_segment_key
     from converted
-    group by customer_key, month_idx
-    having sum(line_mrr) > 0
+    group by customer_key, spell_start_idx, month_idx
 ),
 
--- neighbours in time: what the movements, islands and cohorts are read from
-sequenced as (
+valued as (
+    select
+        spells.*,
+        customer_month.* exclude (customer_key, spell_start_idx),
+        customer_month.mrr_at_rate_lag_1 as lag_mrr
+    from customer_month
+    inner join int_spells as spells
+        on customer_month.customer_key = spells.customer_key
+        and customer_month.spell_start_idx = spells.spell_start_idx
+),
+{%- endif %}
+
+-- the previous and next paying months: inside the spell, or across its edges
+neighbours as (
     select
         customer_key,
         month_idx,
-        cast(mrr as decimal(18, 6)) as mrr,
+        mrr,
         {%- if not single_currency %}
         {%- for n in windows %}
-        cast(mrr_at_rate_lag_{{ n }} as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
+        mrr_at_rate_lag_{{ n }},
         {%- endfor %}
         {%- endif %}
-        cast(primary_line % 1048576 as integer) as segment_key,
+        segment_key,
+        case when month_idx = spell_end_idx then ending_kind end as ending_kind,
+        case when month_idx > spell_start_idx then month_idx - 1 else prev_end_idx end
+            as prev_idx,
+        case when month_idx > spell_start_idx then lag_mrr else prev_last_mrr end as prev_mrr,
         case
-            when ends_involuntary then 'involuntary'
-            when ends_voluntary then 'voluntary'
-        end as ending_kind,
-        lag(month_idx) over by_month as prev_idx,
-        cast(lag(mrr) over by_month as decimal(18, 6)) as prev_mrr,
-        cast(lag(primary_line) over by_month % 1048576 as integer) as prev_line_key,
-        lead(month_idx) over by_month as next_idx,
-        -- n rows ahead: when that row is month + n, the customer paid every month in between
-        -- (what a window of n months needs, without a self-join)
-        {%- for n in windows %}
-        lead(month_idx, {{ n }}) over by_month as ahead_idx_{{ n }},
-        {%- if single_currency %}
-        cast(lead(mrr, {{ n }}) over by_month as decimal(18, 6)) as ahead_mrr_{{ n }},
-        {%- else %}
-        cast(lead(mrr_at_rate_lag_{{ n }}, {{ n }}) over by_month as decimal(18, 6))
-            as ahead_mrr_{{ n }},
-        {%- endif %}
-        {%- endfor %}
-        -- consecutive months share a run id (gaps and islands)
-        month_idx - row_number() over by_month as run_id,
-        first_value(month_idx) over by_month as first_month_idx
-    from customer_month
-    window by_month as (partition by customer_key order by month_idx)
+            when month_idx > spell_start_idx then lag_segment_key
+            when prev_end_idx = month_idx - 1 then prev_last_segment_key
+        end as prev_segment_key,
+        case when month_idx < spell_end_idx then month_idx + 1 else next_start_idx end
+            as next_idx,
+        spell_start_idx,
+        spell_end_idx,
+        run_start_idx,
+        run_end_idx,
+        first_month_idx
+    from valued
 ),
 
 final as (
     select
-        sequenced.* exclude (prev_line_key),
-        {{ acv_band("sequenced.mrr") }} as acv_band,
-        case when prev_idx = month_idx - 1 then prev_line_key end as prev_segment_key,
+        neighbours.*,
+        {{ acv_band("neighbours.mrr") }} as acv_band,
         case
-            when prev_idx = month_idx - 1 then {{ acv_band("sequenced.prev_mrr") }}
+            when prev_idx = month_idx - 1 then {{ acv_band("neighbours.prev_mrr") }}
         end as prev_acv_band
-    from sequenced
+    from neighbours
     cross join run_parameters as parameters
 )
 

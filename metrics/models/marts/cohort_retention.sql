@@ -8,78 +8,124 @@ with parameters as (
     select * from run_parameters
 ),
 
-backbone as (
-    select customer_key, month_idx, run_id, first_month_idx, mrr from int_customer_month
-),
-
--- each member's MRR at its cohort month's rate
+-- each spell's MRR at the rate of its customer's cohort month (constant within the spell)
 {%- if single_currency %}
-at_cohort_rate as (
-    select customer_key, month_idx, mrr as mrr_const from backbone
+valued as (
+    select
+        customer_key, spell_start_idx, spell_end_idx, run_start_idx, first_month_idx,
+        last_mrr as value_c
+    from int_spells
 ),
 {%- else %}
-at_cohort_rate as (
+valued as (
     select
-        lines.customer_key,
-        lines.month_idx,
-        sum({{ convert("lines.native_mrr", "fx.rate_exact") }}) as mrr_const
-    from int_customer_month_lines as lines
-    inner join (
-        select distinct customer_key, first_month_idx from backbone
-    ) as firsts on lines.customer_key = firsts.customer_key
+        spells.customer_key,
+        spells.spell_start_idx,
+        any_value(spells.spell_end_idx) as spell_end_idx,
+        any_value(spells.run_start_idx) as run_start_idx,
+        any_value(spells.first_month_idx) as first_month_idx,
+        sum({{ convert("lines.native_mrr", "fx.rate_exact") }}) as value_c
+    from int_spell_lines as lines
+    inner join int_spells as spells
+        on lines.customer_key = spells.customer_key
+        and lines.spell_start_idx = spells.spell_start_idx
     inner join int_fx_monthly as fx
-        on lines.currency = fx.currency and firsts.first_month_idx = fx.month_idx
-    group by lines.customer_key, lines.month_idx
+        on lines.currency = fx.currency and spells.first_month_idx = fx.month_idx
+    group by spells.customer_key, spells.spell_start_idx
 ),
 {%- endif %}
 
+-- each member's MRR in its cohort month
 starts as (
-    select customer_key, first_month_idx, mrr as start_c
-    from backbone
-    where month_idx = first_month_idx
+    select customer_key, value_c as start_c
+    from valued
+    where spell_start_idx = first_month_idx
 ),
 
 cohorts as (
-    select first_month_idx as cohort_idx, count(*) as customers, sum(start_c) as start_mrr
-    from starts
-    group by first_month_idx
+    select valued.first_month_idx as cohort_idx, count(*) as customers, sum(valued.value_c) as start_mrr
+    from valued
+    where valued.spell_start_idx = valued.first_month_idx
+    group by valued.first_month_idx
 ),
 
+-- what each spell adds to every age it covers, under the reactivation policy (a member that
+-- left and came back is outside its first run of paying months)
 members as (
     select
-        backbone.first_month_idx as cohort_idx,
-        backbone.month_idx - backbone.first_month_idx as age_months,
+        valued.first_month_idx as cohort_idx,
+        valued.spell_start_idx - valued.first_month_idx as first_age,
+        valued.spell_end_idx - valued.first_month_idx as last_age,
         starts.start_c,
         case
             when parameters.reactivation_policy = 'include'
-                or backbone.run_id = backbone.first_month_idx - 1
-                then at_cohort_rate.mrr_const
+                or valued.run_start_idx = valued.first_month_idx
+                then valued.value_c
             else 0
         end as end_c,
         case
-            when backbone.run_id <> backbone.first_month_idx - 1 then at_cohort_rate.mrr_const
+            when valued.run_start_idx <> valued.first_month_idx then valued.value_c
             else 0
         end as reactivated_c
-    from backbone
+    from valued
     cross join parameters
-    inner join starts on backbone.customer_key = starts.customer_key
-    inner join at_cohort_rate
-        on backbone.customer_key = at_cohort_rate.customer_key
-        and backbone.month_idx = at_cohort_rate.month_idx
+    inner join starts on valued.customer_key = starts.customer_key
 ),
 
-cells as (
+contributions as (
+    select
+        cohort_idx,
+        first_age,
+        last_age,
+        end_c as mrr,
+        case when end_c > 0 then 1 else 0 end as retained_customers,
+        case when end_c > 0 then start_c else 0 end as retained_start,
+        greatest(end_c - start_c, 0) as expansion,
+        case when end_c > 0 then greatest(start_c - end_c, 0) else 0 end as contraction,
+        reactivated_c as reactivated_mrr
+    from members
+),
+
+-- each spell's contribution starts at its first age and stops after its last (the running
+-- total over ages then gives every cell without expanding spells to months)
+changes as (
+    select
+        cohort_idx,
+        first_age as age_months,
+        sum(mrr) as mrr,
+        sum(retained_customers) as retained_customers,
+        sum(retained_start) as retained_start,
+        sum(expansion) as expansion,
+        sum(contraction) as contraction,
+        sum(reactivated_mrr) as reactivated_mrr
+    from contributions
+    group by all
+    union all
+    select
+        cohort_idx,
+        last_age + 1,
+        -sum(mrr),
+        -sum(retained_customers),
+        -sum(retained_start),
+        -sum(expansion),
+        -sum(contraction),
+        -sum(reactivated_mrr)
+    from contributions
+    group by all
+),
+
+change_totals as (
     select
         cohort_idx,
         age_months,
-        sum(end_c) as mrr,
-        count_if(end_c > 0) as retained_customers,
-        sum(case when end_c > 0 then start_c else 0 end) as retained_start,
-        sum(greatest(end_c - start_c, 0)) as expansion,
-        sum(case when end_c > 0 then greatest(start_c - end_c, 0) else 0 end) as contraction,
-        sum(reactivated_c) as reactivated_mrr
-    from members
-    group by cohort_idx, age_months
+        sum(mrr) as mrr,
+        sum(retained_customers) as retained_customers,
+        sum(retained_start) as retained_start,
+        sum(expansion) as expansion,
+        sum(contraction) as contraction,
+        sum(reactivated_mrr) as reactivated_mrr
+    from changes
+    group by all
 ),
 
 -- every cohort at every age it has reached
@@ -88,6 +134,23 @@ grid as (
     from cohorts
     cross join parameters
     cross join range(0, parameters.as_of_idx - cohorts.cohort_idx + 1) as ages(age_months)
+),
+
+cells as (
+    select
+        grid.cohort_idx,
+        grid.age_months,
+        {%- for metric in ["mrr", "retained_customers", "retained_start", "expansion", "contraction", "reactivated_mrr"] %}
+        sum(coalesce(change_totals.{{ metric }}, 0)) over by_age as {{ metric }},
+        {%- endfor %}
+    from grid
+    left join change_totals
+        on grid.cohort_idx = change_totals.cohort_idx
+        and grid.age_months = change_totals.age_months
+    window by_age as (
+        partition by grid.cohort_idx order by grid.age_months
+        rows between unbounded preceding and current row
+    )
 ),
 
 final as (

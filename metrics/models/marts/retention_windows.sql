@@ -10,56 +10,198 @@ with parameters as (
     select * from run_parameters
 ),
 
--- months in which a customer pays again after a gap (any run but its first): the only rows
--- a window needs to look up, for members that were not paying at every month end
-returning_rows as (
-    select * from int_customer_month where run_id <> first_month_idx - 1
+-- each customer's months from its first to the as-of month, cut into pieces: its spells
+-- (paying) and the gaps between and after them (not paying)
+pieces as (
+    select
+        customer_key,
+        spell_start_idx as piece_start_idx,
+        spell_end_idx as piece_end_idx,
+        spell_start_idx,
+        run_start_idx,
+        last_mrr as piece_mrr
+    from int_spells
+    union all
+    select
+        spells.customer_key,
+        spells.spell_end_idx + 1,
+        coalesce(spells.next_start_idx - 1, parameters.as_of_idx),
+        null,
+        null,
+        null
+    from int_spells as spells
+    cross join parameters
+    where spells.spell_end_idx + 1 <= coalesce(spells.next_start_idx - 1, parameters.as_of_idx)
 ),
 
--- per cohort member: start and end MRR under the policy, netted over the window, then
--- summed at the finest segment grain; one window length at a time (bounded memory)
-fine as (
+-- window starts m0 grouped by what the member does at m1 = m0 + n: for a spell S and the
+-- piece P holding m1, the months m0 of S with m0 + n in P. Its fate at m1: still in S
+-- (`same`), in a later spell of the same run (`continuing`: paid at every month end between),
+-- back after a gap (`returned`) or not paying (`absent`)
+ranges as (
     {%- for n in windows %}
     select
-        as_of_idx,
+        spells.*,
+        {{ n }} as window_months,
+        greatest(spells.spell_start_idx, pieces.piece_start_idx - {{ n }}) as first_start_idx,
+        least(spells.spell_end_idx, pieces.piece_end_idx - {{ n }}, parameters.as_of_idx - {{ n }})
+            as last_start_idx,
+        case
+            when pieces.spell_start_idx = spells.spell_start_idx then 'same'
+            when pieces.run_start_idx = spells.run_start_idx then 'continuing'
+            when pieces.spell_start_idx is not null then 'returned'
+            else 'absent'
+        end as fate,
+        pieces.piece_mrr
+    from int_spells as spells
+    cross join parameters
+    inner join pieces
+        on spells.customer_key = pieces.customer_key
+        and pieces.piece_end_idx >= spells.spell_start_idx + {{ n }}
+        and pieces.piece_start_idx <= spells.spell_end_idx + {{ n }}
+    where greatest(spells.spell_start_idx, pieces.piece_start_idx - {{ n }})
+        <= least(spells.spell_end_idx, pieces.piece_end_idx - {{ n }}, parameters.as_of_idx - {{ n }})
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+-- start and end MRR of the members, both at m0's rate, under the reactivation policy
+{%- if single_currency %}
+-- (one currency: constant over a range, which stays one row)
+members as (
+    select
+        first_start_idx + window_months as first_as_of_idx,
+        last_start_idx + window_months as last_as_of_idx,
+        window_months,
+        {{ acv_band("ranges.last_mrr") }} as acv_band,
+        last_segment_key as segment_key,
+        fate,
+        last_mrr as start_c,
+        piece_mrr as end_at_m0_rate
+    from ranges
+    cross join parameters
+),
+{%- else %}
+-- (several currencies: every window start at its own rate, read from the backbone)
+members as (
+    select
+        starts.month_idx + ranges.window_months as first_as_of_idx,
+        starts.month_idx + ranges.window_months as last_as_of_idx,
+        ranges.window_months,
+        starts.acv_band,
+        starts.segment_key,
+        ranges.fate,
+        starts.mrr as start_c,
+        case ranges.window_months
+            {%- for n in windows %}
+            when {{ n }} then ends.mrr_at_rate_lag_{{ n }}
+            {%- endfor %}
+        end as end_at_m0_rate
+    from (
+        select *, unnest(range(first_start_idx, last_start_idx + 1)) as start_idx from ranges
+    ) as ranges
+    inner join int_customer_month as starts
+        on ranges.customer_key = starts.customer_key and ranges.start_idx = starts.month_idx
+    left join int_customer_month as ends
+        on ranges.fate in ('continuing', 'returned')
+        and ranges.customer_key = ends.customer_key
+        and ranges.start_idx + ranges.window_months = ends.month_idx
+),
+{%- endif %}
+
+contributions as (
+    select
+        members.* exclude (fate, start_c, end_at_m0_rate),
+        members.start_c,
+        case
+            when fate = 'same' then start_c
+            when fate = 'continuing' then end_at_m0_rate
+            when fate = 'returned' and parameters.reactivation_policy = 'include'
+                then end_at_m0_rate
+            else 0
+        end as end_c,
+        case when fate = 'returned' then end_at_m0_rate else 0 end as reactivated_c
+    from members
+    cross join parameters
+),
+
+-- what a range adds to each window ending in it, from its first m1 to its last
+amounts as (
+    select
+        first_as_of_idx,
+        last_as_of_idx,
         window_months,
         acv_band,
         segment_key,
-        count(*) as cohort_customers,
-        count_if(end_c > 0) as retained_customers,
-        sum(start_c) as start_mrr,
-        sum(greatest(end_c - start_c, 0)) as expansion,
-        sum(case when end_c > 0 then greatest(start_c - end_c, 0) else 0 end) as contraction,
-        sum(case when end_c = 0 then start_c else 0 end) as churn,
-        sum(reactivated_c) as reactivated_mrr,
-        sum(end_c) as end_mrr
-    from (
-        select
-            m0.month_idx + {{ n }} as as_of_idx,
-            {{ n }} as window_months,
-            m0.acv_band,
-            m0.segment_key,
-            m0.mrr as start_c,
-            case
-                when m0.ahead_idx_{{ n }} = m0.month_idx + {{ n }} then m0.ahead_mrr_{{ n }}
-                when parameters.reactivation_policy = 'include'
-                    then coalesce({{ at_rate_lag("back", n) }}, 0)
-                else 0
-            end as end_c,
-            case
-                when m0.ahead_idx_{{ n }} = m0.month_idx + {{ n }} then 0
-                else coalesce({{ at_rate_lag("back", n) }}, 0)
-            end as reactivated_c
-        from int_customer_month as m0
-        cross join parameters
-        -- paying at m1 after a gap: m1 lies in a later run than m0
-        left join returning_rows as back
-            on m0.customer_key = back.customer_key and m0.month_idx + {{ n }} = back.month_idx
-        where m0.month_idx + {{ n }} <= parameters.as_of_idx
-    ) as members
+        1 as cohort_customers,
+        case when end_c > 0 then 1 else 0 end as retained_customers,
+        start_c as start_mrr,
+        greatest(end_c - start_c, 0) as expansion,
+        case when end_c > 0 then greatest(start_c - end_c, 0) else 0 end as contraction,
+        case when end_c = 0 then start_c else 0 end as churn,
+        reactivated_c as reactivated_mrr,
+        end_c as end_mrr
+    from contributions
+),
+
+{%- set metrics = ["cohort_customers", "retained_customers", "start_mrr", "expansion",
+                   "contraction", "churn", "reactivated_mrr", "end_mrr"] %}
+
+-- a range's amounts start counting at its first m1 and stop after its last, so running
+-- totals over m1 give every window without expanding ranges to months
+changes as (
+    select
+        first_as_of_idx as as_of_idx, window_months, acv_band, segment_key,
+        {%- for metric in metrics %}
+        sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from amounts
     group by all
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    union all
+    select
+        last_as_of_idx + 1, window_months, acv_band, segment_key,
+        {%- for metric in metrics %}
+        -sum({{ metric }}){{ "," if not loop.last }}
+        {%- endfor %}
+    from amounts
+    group by all
+),
+
+change_totals as (
+    select
+        as_of_idx, window_months, acv_band, segment_key,
+        {%- for metric in metrics %}
+        sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from changes
+    group by all
+),
+
+running as (
+    select
+        as_of_idx,
+        lead(as_of_idx) over by_month as next_change_idx,
+        window_months, acv_band, segment_key,
+        {%- for metric in metrics %}
+        sum({{ metric }}) over by_month as {{ metric }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from change_totals
+    window by_month as (
+        partition by window_months, acv_band, segment_key order by as_of_idx
+        rows between unbounded preceding and current row
+    )
+),
+
+-- per window end, ACV band and segment key: the finest grain the dimensions roll up from
+fine as (
+    select
+        cast(unnest(range(running.as_of_idx, least(
+            coalesce(running.next_change_idx, parameters.as_of_idx + 1), parameters.as_of_idx + 1
+        ))) as integer) as as_of_idx,
+        running.* exclude (as_of_idx, next_change_idx)
+    from running
+    cross join parameters
+    where running.cohort_customers > 0
 ),
 
 -- the segment texts, from the small segments table
