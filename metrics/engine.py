@@ -345,7 +345,8 @@ class Engine:
     def _materialise(self, layer: str, name: str, sql: str) -> None:
         first_line = sql.lstrip().splitlines()[0] if sql.strip() else ""
         if "config: view" in first_line:
-            statement = f"create or replace view {name} as\n{sql}"
+            temporary = "" if layer == "marts" else "temp "
+            statement = f"create or replace {temporary}view {name} as\n{sql}"
         elif layer == "marts":
             statement = f"create or replace table {name} as\n{sql}"
         else:
@@ -395,9 +396,16 @@ class Engine:
             )
 
     def _drop_temporaries(self) -> None:
-        for layer, name in reversed(MODELS):
-            if layer != "marts":
-                self.con.execute(f"drop table if exists {name}")
+        kinds = dict(
+            self.con.execute(
+                "select table_name, 'table' from duckdb_tables() where temporary"
+                " union all select view_name, 'view' from duckdb_views() where temporary"
+            ).fetchall()
+        )
+        # views first: a temporary view may read a temporary table
+        for layer, name in sorted(reversed(MODELS), key=lambda m: kinds.get(m[1]) != "view"):
+            if layer != "marts" and name in kinds:
+                self.con.execute(f"drop {kinds[name]} {name}")
         self.con.execute("drop table if exists run_parameters")
 
 

@@ -1,3 +1,4 @@
+-- config: {{ "view" if single_currency else "table" }}
 -- The backbone: one row per customer and month in which the customer has MRR > 0, built by
 -- expanding spells (int_spells) to their months. A customer absent in a month has MRR 0.
 -- `mrr` is in reporting currency at the month's own rate; `mrr_at_rate_lag_<n>` is the same
@@ -6,6 +7,8 @@
 -- ledger they equal `mrr` and are not stored (see `at_rate_lag`).
 -- The customer's segment in a month is its largest line's (the amount in cents, then the
 -- segment key, packed in one 64-bit number so that max picks it).
+-- With one currency this is a view: expanding spells again is cheaper than storing the
+-- tens of millions of rows, and most readers need only a few columns of it.
 
 {%- if single_currency %}
 -- (one currency: a spell's MRR and segment are the same in every month of it)
@@ -86,6 +89,7 @@ valued as (
 neighbours as (
     select
         customer_key,
+        customer_id,
         month_idx,
         mrr,
         {%- if not single_currency %}

@@ -3,46 +3,57 @@
 -- so an exchange-rate move is never an expansion or a contraction. No row for no change.
 -- Each movement carries the customer's segment (key) at its start: the previous month's for
 -- an existing customer, the current month's for a new or returning one.
+-- What a customer pays only changes where a spell starts (int_spells), and it churns the
+-- month after a run of paying months ends, so movements are read from spells, not months.
 
 with parameters as (
     select * from run_parameters
 ),
 
--- months in which the customer has MRR: new, reactivation, expansion or contraction
+-- a spell's first month: new, reactivation, expansion or contraction
 changes as (
     select
-        month_idx,
+        spell_start_idx as month_idx,
         customer_key,
+        customer_id,
         case
-            when prev_idx is null then 'new'
-            when prev_idx < month_idx - 1 then 'reactivation'
-            when {{ at_rate_lag(none, 1) }} > prev_mrr then 'expansion'
-            when {{ at_rate_lag(none, 1) }} < prev_mrr then 'contraction'
+            when prev_end_idx is null then 'new'
+            when prev_end_idx < spell_start_idx - 1 then 'reactivation'
+            when first_mrr_at_rate_lag_1 > prev_last_mrr then 'expansion'
+            when first_mrr_at_rate_lag_1 < prev_last_mrr then 'contraction'
         end as movement,
-        case when prev_idx = month_idx - 1 then prev_mrr else 0 end as previous_mrr,
-        {{ at_rate_lag(none, 1) }} as mrr,
+        case when prev_end_idx = spell_start_idx - 1 then prev_last_mrr else 0 end
+            as previous_mrr,
+        first_mrr_at_rate_lag_1 as mrr,
         null::varchar as churn_kind,
-        case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
-        case when prev_idx = month_idx - 1 then prev_segment_key else segment_key end
-            as segment_key,
-    from int_customer_month
+        case
+            when prev_end_idx = spell_start_idx - 1 then {{ acv_band("spells.prev_last_mrr") }}
+            else {{ acv_band("spells.first_mrr") }}
+        end as acv_band,
+        case
+            when prev_end_idx = spell_start_idx - 1 then prev_last_segment_key
+            else first_segment_key
+        end as segment_key,
+    from int_spells as spells
+    cross join parameters
 ),
 
 -- the month after the last month of each run of MRR: churn (customer-level, full amount)
 churns as (
     select
-        month_idx + 1 as month_idx,
+        spell_end_idx + 1 as month_idx,
         customer_key,
+        customer_id,
         'churn' as movement,
-        mrr as previous_mrr,
+        last_mrr as previous_mrr,
         cast(0 as decimal(18, 6)) as mrr,
         ending_kind as churn_kind,
-        acv_band,
-        segment_key,
-    from int_customer_month
+        {{ acv_band("spells.last_mrr") }} as acv_band,
+        last_segment_key as segment_key,
+    from int_spells as spells
     cross join parameters
-    where (next_idx is null or next_idx > month_idx + 1)
-        and month_idx + 1 <= parameters.as_of_idx
+    where spell_end_idx = run_end_idx
+        and spell_end_idx + 1 <= parameters.as_of_idx
 ),
 
 unioned as (

@@ -1,23 +1,33 @@
 -- One row per customer spell (see int_spell_lines) with its neighbours in time: the spell
 -- before it, the next spell's start, the run of consecutive paying months it belongs to
 -- and the customer's first paying month (its acquisition cohort).
--- `last_mrr` / `last_line` are the spell's MRR and largest line at its last month, at that
--- month's own rate: what the month after a spell compares against.
+-- `last_mrr` / `last_segment_key` are the spell's MRR and segment at its last month, at that
+-- month's own rate: what the month after a spell compares against; `first_*` the same at its
+-- first month, and `first_mrr_at_rate_lag_1` that month's MRR at the previous month's rate.
 -- In a single-currency ledger a spell's MRR is constant (`mrr`, `segment_key`); with several
 -- currencies it moves with the exchange rates, month by month (int_customer_month).
 
--- the spell's lines at the rate of its last month
+-- each line at the rate of the spell's last month, of its first month and of the month
+-- before that (what the first month's movement compares at)
 with lines as (
     select
         lines.*,
         {%- if single_currency %}
-        lines.native_mrr as last_line_mrr
+        lines.native_mrr as last_line_mrr,
+        lines.native_mrr as first_line_mrr,
+        lines.native_mrr as before_line_mrr
     from int_spell_lines as lines
         {%- else %}
-        {{ convert("lines.native_mrr", "fx.rate_exact") }} as last_line_mrr
+        {{ convert("lines.native_mrr", "fx_last.rate_exact") }} as last_line_mrr,
+        {{ convert("lines.native_mrr", "fx_first.rate_exact") }} as first_line_mrr,
+        {{ convert("lines.native_mrr", "fx_before.rate_exact") }} as before_line_mrr
     from int_spell_lines as lines
-    inner join int_fx_monthly as fx
-        on lines.currency = fx.currency and lines.spell_end_idx = fx.month_idx
+    inner join int_fx_monthly as fx_last
+        on lines.currency = fx_last.currency and lines.spell_end_idx = fx_last.month_idx
+    inner join int_fx_monthly as fx_first
+        on lines.currency = fx_first.currency and lines.spell_start_idx = fx_first.month_idx
+    inner join int_fx_monthly as fx_before
+        on lines.currency = fx_before.currency and lines.spell_start_idx - 1 = fx_before.month_idx
     {%- endif %}
 ),
 
@@ -28,6 +38,13 @@ spells as (
         spell_end_idx,
         sum(last_line_mrr) as last_mrr,
         max({{ packed_line("last_line_mrr", "segment_key") }}) as last_line,
+        {%- if single_currency %}
+        -- (one currency: the spell's first month is like its last)
+        {%- else %}
+        sum(first_line_mrr) as first_mrr,
+        sum(before_line_mrr) as first_mrr_at_rate_lag_1,
+        max({{ packed_line("first_line_mrr", "segment_key") }}) as first_line,
+        {%- endif %}
         case
             when bool_or(ends_involuntary) then 'involuntary'
             when bool_or(ends_voluntary) then 'voluntary'
@@ -59,11 +76,21 @@ numbered as (
 
 final as (
     select
-        customer_key,
+        numbered.customer_key,
+        customers.customer_id,
         spell_start_idx,
         spell_end_idx,
         cast(last_mrr as decimal(18, 6)) as last_mrr,
         cast(last_line % 1048576 as integer) as last_segment_key,
+        {%- if single_currency %}
+        cast(last_mrr as decimal(18, 6)) as first_mrr,
+        cast(last_mrr as decimal(18, 6)) as first_mrr_at_rate_lag_1,
+        cast(last_line % 1048576 as integer) as first_segment_key,
+        {%- else %}
+        cast(first_mrr as decimal(18, 6)) as first_mrr,
+        cast(first_mrr_at_rate_lag_1 as decimal(18, 6)) as first_mrr_at_rate_lag_1,
+        cast(first_line % 1048576 as integer) as first_segment_key,
+        {%- endif %}
         ending_kind,
         prev_end_idx,
         cast(prev_last_mrr as decimal(18, 6)) as prev_last_mrr,
@@ -73,7 +100,8 @@ final as (
         cast(min(spell_start_idx) over by_run as integer) as run_start_idx,
         cast(max(spell_end_idx) over by_run as integer) as run_end_idx
     from numbered
-    window by_run as (partition by customer_key, run_number)
+    inner join int_customers as customers on numbered.customer_key = customers.customer_key
+    window by_run as (partition by numbered.customer_key, numbered.run_number)
 )
 
 select * from final

@@ -9,7 +9,7 @@ with backbone as (
 final as (
     select
         {{ month_date("backbone.month_idx") }} as month,
-        customers.customer_id,
+        backbone.customer_id,
         cast(backbone.mrr as double) as mrr,
         segments.currency,
         {%- for dim in attributes %}
@@ -18,7 +18,6 @@ final as (
         backbone.acv_band,
         {{ month_date("backbone.first_month_idx") }} as cohort_month
     from backbone
-    inner join int_customers as customers on backbone.customer_key = customers.customer_key
     inner join int_segments as segments on backbone.segment_key = segments.segment_key
 )
 

@@ -8,7 +8,7 @@ with movements as (
 final as (
     select
         {{ month_date("movements.month_idx") }} as month,
-        customers.customer_id,
+        movements.customer_id,
         movements.movement,
         cast(movements.amount as double) as amount,
         cast(movements.previous_mrr as double) as previous_mrr,
@@ -20,7 +20,6 @@ final as (
         segments.{{ q(dim) }},
         {%- endfor %}
     from movements
-    inner join int_customers as customers on movements.customer_key = customers.customer_key
     inner join int_segments as segments on movements.segment_key = segments.segment_key
 )
 
