@@ -17,11 +17,12 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from nrr.errors import BridgeError, FxRateError, NrrError
 
 MODELS_DIR = Path(__file__).parent / "models"
+MACROS_FILE = MODELS_DIR / "macros.sql"
 SEEDS_DIR = Path(__file__).parent / "seeds"
 KNOWN_LEDGER_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
 MAX_SEGMENT_COMBINATIONS = 1_048_576  # segment keys are packed in 20 bits
@@ -183,6 +184,7 @@ def definitions_fingerprint() -> str:
     digest = hashlib.sha256()
     for layer, name in MODELS:
         digest.update(model_sql_path(layer, name).read_bytes())
+    digest.update(MACROS_FILE.read_bytes())
     for seed in sorted(SEEDS_DIR.glob("*.csv")):
         digest.update(seed.read_bytes())
     return digest.hexdigest()[:16]
@@ -215,13 +217,18 @@ def resolve_dimensions(
     return tuple(dims)
 
 
-_ENVIRONMENT = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENVIRONMENT = Environment(
+    loader=FileSystemLoader(MODELS_DIR),
+    undefined=StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
 
 
 @functools.cache
 def _template(layer: str, name: str) -> Template:
     """Compiled once per process: the model files do not change while it runs."""
-    return _ENVIRONMENT.from_string(model_sql_path(layer, name).read_text())
+    return _ENVIRONMENT.get_template(f"{layer}/{name}.sql")
 
 
 def render_model(layer: str, name: str, context: dict | None = None) -> str:
@@ -235,9 +242,6 @@ class Engine:
     def __init__(self, con: duckdb.DuckDBPyConnection, params: EngineParams):
         self.con = con
         self.params = params
-        self.env = Environment(
-            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-        )
 
     def _context(self, attributes: tuple[str, ...], dimensions: tuple[str, ...]) -> dict:
         single_currency = self._single_currency()

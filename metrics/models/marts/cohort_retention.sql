@@ -4,6 +4,8 @@
 -- under `exclude`), both at the rate of month k. Every cohort has a row for every age up to
 -- the as-of month, so a cohort that lost everyone shows 0, not a missing cell.
 
+{%- from "macros.sql" import running_totals %}
+
 with parameters as (
     select * from run_parameters
 ),
@@ -86,48 +88,6 @@ contributions as (
     from members
 ),
 
--- each spell's contribution starts at its first age and stops after its last (the running
--- total over ages then gives every cell without expanding spells to months)
-changes as (
-    select
-        cohort_idx,
-        first_age as age_months,
-        sum(mrr) as mrr,
-        sum(retained_customers) as retained_customers,
-        sum(retained_start) as retained_start,
-        sum(expansion) as expansion,
-        sum(contraction) as contraction,
-        sum(reactivated_mrr) as reactivated_mrr
-    from contributions
-    group by all
-    union all
-    select
-        cohort_idx,
-        last_age + 1,
-        -sum(mrr),
-        -sum(retained_customers),
-        -sum(retained_start),
-        -sum(expansion),
-        -sum(contraction),
-        -sum(reactivated_mrr)
-    from contributions
-    group by all
-),
-
-change_totals as (
-    select
-        cohort_idx,
-        age_months,
-        sum(mrr) as mrr,
-        sum(retained_customers) as retained_customers,
-        sum(retained_start) as retained_start,
-        sum(expansion) as expansion,
-        sum(contraction) as contraction,
-        sum(reactivated_mrr) as reactivated_mrr
-    from changes
-    group by all
-),
-
 -- every cohort at every age it has reached
 grid as (
     select cohorts.*, ages.age_months
@@ -136,21 +96,16 @@ grid as (
     cross join range(0, parameters.as_of_idx - cohorts.cohort_idx + 1) as ages(age_months)
 ),
 
+{%- set metrics = ["mrr", "retained_customers", "retained_start", "expansion", "contraction",
+                   "reactivated_mrr"] %}
+
+-- per cohort and age: the sums over the members paying then
 cells as (
-    select
-        grid.cohort_idx,
-        grid.age_months,
-        {%- for metric in ["mrr", "retained_customers", "retained_start", "expansion", "contraction", "reactivated_mrr"] %}
-        sum(coalesce(change_totals.{{ metric }}, 0)) over by_age as {{ metric }},
-        {%- endfor %}
-    from grid
-    left join change_totals
-        on grid.cohort_idx = change_totals.cohort_idx
-        and grid.age_months = change_totals.age_months
-    window by_age as (
-        partition by grid.cohort_idx order by grid.age_months
-        rows between unbounded preceding and current row
-    )
+    select idx as age_months, * exclude (idx)
+    from {{ running_totals(
+        "contributions", "first_age", "last_age", ["cohort_idx"], metrics,
+        "(select as_of_idx from run_parameters) - cohort_idx",
+    ) }}
 ),
 
 final as (

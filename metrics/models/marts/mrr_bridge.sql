@@ -6,6 +6,8 @@
 -- then moves it to the month's own rates (0 in a single-currency business).
 -- A customer counts in the segment it was in at the opening (new customers: at the closing).
 
+{%- from "macros.sql" import running_totals %}
+
 with parameters as (
     select * from run_parameters
 ),
@@ -14,8 +16,65 @@ history as (
     select month_idx from int_months where in_history
 ),
 
--- last month's MRR of every customer, in last month's segment
-opening as (
+-- opening MRR (last month's, in last month's segment) and closing MRR (this month's, at last
+-- month's rates and at its own) per month, ACV band and segment key
+{%- if single_currency %}
+-- (one currency: a spell adds the same amounts to each of its months, summed as ranges)
+balance_ranges as (
+    -- opening: in the month after each month of the spell
+    select
+        spell_start_idx + 1 as first_idx,
+        spell_end_idx + 1 as last_idx,
+        {{ acv_band("spells.last_mrr") }} as acv_band,
+        last_segment_key as segment_key,
+        last_mrr as opening_mrr,
+        0 as closing_mrr_constant,
+        0 as closing_mrr
+    from int_spells as spells
+    cross join parameters
+    union all
+    -- closing in the spell's first month: in last month's segment if the customer paid then
+    select
+        spell_start_idx,
+        spell_start_idx,
+        case
+            when prev_end_idx = spell_start_idx - 1 then {{ acv_band("spells.prev_last_mrr") }}
+            else {{ acv_band("spells.last_mrr") }}
+        end,
+        case
+            when prev_end_idx = spell_start_idx - 1 then prev_last_segment_key
+            else last_segment_key
+        end,
+        0,
+        last_mrr,
+        last_mrr
+    from int_spells as spells
+    cross join parameters
+    union all
+    -- closing in its later months
+    select
+        spell_start_idx + 1,
+        spell_end_idx,
+        {{ acv_band("spells.last_mrr") }},
+        last_segment_key,
+        0,
+        last_mrr,
+        last_mrr
+    from int_spells as spells
+    cross join parameters
+    where spell_end_idx > spell_start_idx
+),
+
+balances as (
+    select idx as month_idx, * exclude (idx)
+    from {{ running_totals(
+        "balance_ranges", "first_idx", "last_idx", ["acv_band", "segment_key"],
+        ["opening_mrr", "closing_mrr_constant", "closing_mrr"],
+        "(select as_of_idx from run_parameters)",
+    ) }}
+),
+{%- else %}
+balances as (
     select
         backbone.month_idx + 1 as month_idx,
         backbone.acv_band,
@@ -24,10 +83,7 @@ opening as (
     from int_customer_month as backbone
     cross join parameters
     where backbone.month_idx + 1 <= parameters.as_of_idx
-),
-
--- this month's MRR, at last month's rates and at its own
-closing as (
+    union all by name
     select
         month_idx,
         case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
@@ -37,6 +93,7 @@ closing as (
         mrr as closing_mrr
     from int_customer_month
 ),
+{%- endif %}
 
 movements as (
     select
@@ -52,9 +109,7 @@ movements as (
 ),
 
 unioned as (
-    select * from opening
-    union all by name
-    select * from closing
+    select * from balances
     union all by name
     select * from movements
 ),

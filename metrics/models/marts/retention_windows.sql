@@ -6,6 +6,8 @@
 -- window counts as churned (end 0) and what it pays at m1 is reported as reactivated_mrr.
 -- `include`: its MRR at m1 counts as its end MRR.
 
+{%- from "macros.sql" import running_totals %}
+
 with parameters as (
     select * from run_parameters
 ),
@@ -147,61 +149,14 @@ amounts as (
 {%- set metrics = ["cohort_customers", "retained_customers", "start_mrr", "expansion",
                    "contraction", "churn", "reactivated_mrr", "end_mrr"] %}
 
--- a range's amounts start counting at its first m1 and stop after its last, so running
--- totals over m1 give every window without expanding ranges to months
-changes as (
-    select
-        first_as_of_idx as as_of_idx, window_months, acv_band, segment_key,
-        {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from amounts
-    group by all
-    union all
-    select
-        last_as_of_idx + 1, window_months, acv_band, segment_key,
-        {%- for metric in metrics %}
-        -sum({{ metric }}){{ "," if not loop.last }}
-        {%- endfor %}
-    from amounts
-    group by all
-),
-
-change_totals as (
-    select
-        as_of_idx, window_months, acv_band, segment_key,
-        {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from changes
-    group by all
-),
-
-running as (
-    select
-        as_of_idx,
-        lead(as_of_idx) over by_month as next_change_idx,
-        window_months, acv_band, segment_key,
-        {%- for metric in metrics %}
-        sum({{ metric }}) over by_month as {{ metric }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from change_totals
-    window by_month as (
-        partition by window_months, acv_band, segment_key order by as_of_idx
-        rows between unbounded preceding and current row
-    )
-),
-
 -- per window end, ACV band and segment key: the finest grain the dimensions roll up from
 fine as (
-    select
-        cast(unnest(range(running.as_of_idx, least(
-            coalesce(running.next_change_idx, parameters.as_of_idx + 1), parameters.as_of_idx + 1
-        ))) as integer) as as_of_idx,
-        running.* exclude (as_of_idx, next_change_idx)
-    from running
-    cross join parameters
-    where running.cohort_customers > 0
+    select idx as as_of_idx, * exclude (idx)
+    from {{ running_totals(
+        "amounts", "first_as_of_idx", "last_as_of_idx",
+        ["window_months", "acv_band", "segment_key"], metrics,
+        "(select as_of_idx from run_parameters)",
+    ) }}
 ),
 
 -- the segment texts, from the small segments table
