@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -92,7 +93,7 @@ def _normalise_names(table: pa.Table, source: str) -> pa.Table:
             f"found {', '.join(names)}"
         )
     table = table.rename_columns(names)
-    return table.append_column(ROW_COLUMN, pa.array(range(1, table.num_rows + 1), pa.int64()))
+    return table.append_column(ROW_COLUMN, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
 
 
 def _quote(name: str) -> str:
@@ -110,16 +111,50 @@ def _as_date(expr: str) -> str:
     return f"coalesce(try_cast({expr} as date), try_cast(try_cast({expr} as timestamp) as date))"
 
 
-def typed_rows_sql(relation: str, present: set[str], attributes: tuple[str, ...]) -> str:
+def native_kinds(arrow_table: pa.Table) -> dict[str, str]:
+    """Columns a typed file (Parquet) already stores as dates or numbers: parsed directly,
+    without the round trip through text that CSV columns need."""
+    kinds: dict[str, str] = {}
+    for field in arrow_table.schema:
+        if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
+            kinds[field.name] = "date"
+        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or (
+            pa.types.is_decimal(field.type)
+        ):
+            kinds[field.name] = "number"
+    return kinds
+
+
+def typed_rows_sql(
+    relation: str,
+    present: set[str],
+    attributes: tuple[str, ...],
+    native: dict[str, str] | None = None,
+) -> str:
     """The ledger's parsing rules, once: raw text per column, then typed values.
 
     Columns: `_row`, the trimmed texts (`customer_id_text`, `start_text`, `end_text`,
     `mrr_text`, `currency_text`, `churn_kind_text`), the attributes, and the parsed
     `start_date`, `end_date` (null when unparsable) and `mrr` (exact decimal). The loader
     and the data-quality gate (expectations/ledger_input.py) both read ledgers through it.
+    `native` names columns stored as dates or numbers (see `native_kinds`).
     """
+    native = native or {}
     attribute_sql = "".join(
         f",\n                {_text(name, present)} as {_quote(name)}" for name in attributes
+    )
+
+    def parsed(column: str, text: str, kind: str) -> str:
+        if native.get(column) == "date":
+            return f"cast(_native_{column} as date)"
+        if native.get(column) == "number" and kind == "number":
+            return f"try_cast(_native_{column} as decimal(18, 6))"
+        return _as_date(text) if kind == "date" else f"try_cast({text} as decimal(18, 6))"
+
+    natives = "".join(
+        f", {_quote(column)} as _native_{column}"
+        for column in ("start_date", "end_date", "mrr")
+        if column in native and column in present
     )
     return f"""
         with raw as (
@@ -130,14 +165,14 @@ def typed_rows_sql(relation: str, present: set[str], attributes: tuple[str, ...]
                 {_text("end_date", present)} as end_text,
                 {_text("mrr", present)} as mrr_text,
                 lower({_text("currency", present)}) as currency_text,
-                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}
+                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}{natives}
             from {relation}
         )
         select
             *,
-            {_as_date("start_text")} as start_date,
-            {_as_date("end_text")} as end_date,
-            try_cast(mrr_text as decimal(18, 6)) as mrr
+            {parsed("start_date", "start_text", "date")} as start_date,
+            {parsed("end_date", "end_text", "date")} as end_date,
+            {parsed("mrr", "mrr_text", "number")} as mrr
         from raw
     """
 
@@ -188,17 +223,47 @@ def load_ledger_arrow(
 ) -> LedgerLoad:
     """Same as `load_ledger` for a ledger already in memory (e.g. derived from Stripe)."""
     arrow_table = _normalise_names(arrow_table, source)
+    con.register("_ledger_input", arrow_table)
+    try:
+        return _load_registered(
+            con, arrow_table, source, reporting_currency, skip_bad_rows, table, max_reported
+        )
+    finally:
+        con.unregister("_ledger_input")
+
+
+def _load_registered(
+    con: duckdb.DuckDBPyConnection,
+    arrow_table: pa.Table,
+    source: str,
+    reporting_currency: str,
+    skip_bad_rows: bool,
+    table: str,
+    max_reported: int,
+) -> LedgerLoad:
+    """Check every row of `_ledger_input` and keep the good ones in `table`, in one pass.
+
+    `table` keeps a `_problem` column (null on every row kept); the engine ignores columns
+    starting with an underscore.
+    """
     present = set(arrow_table.column_names)
     attributes = attribute_columns(arrow_table)
-    con.register("_ledger_input", arrow_table)
+    native = native_kinds(arrow_table)
     codes = ", ".join(f"'{code}'" for code in sorted(ISO_4217_CODES))
     kinds = ", ".join(f"'{kind}'" for kind in CHURN_KINDS)
+    attribute_select = "".join(f", {_quote(name)}" for name in attributes)
     con.execute(
         f"""
-        create or replace temp table _ledger_typed as
-        with typed as ({typed_rows_sql("_ledger_input", present, attributes)})
+        create or replace temp table {table} as
+        with typed as ({typed_rows_sql("_ledger_input", present, attributes, native)})
         select
-            *,
+            customer_id_text as customer_id,
+            start_date,
+            end_date,
+            mrr,
+            coalesce(currency_text, '{reporting_currency}') as currency,
+            churn_kind_text as churn_kind{attribute_select},
+            {ROW_COLUMN},
             case
                 when customer_id_text is null then 'customer_id is missing'
                 when start_text is null then 'start_date is missing'
@@ -218,47 +283,43 @@ def load_ledger_arrow(
         from typed
         """
     )
-    con.unregister("_ledger_input")
+    # (fetchall: a result left unfinished would block unregistering the input)
     total_bad = con.execute(
-        "select count(*) from _ledger_typed where _problem is not null"
-    ).fetchone()[0]
+        f"select count(*) from {table} where _problem is not null"
+    ).fetchall()[0][0]
+    if not total_bad:
+        return _loaded(con, table, source, attributes)
     bad_rows = [
         BadRow(source, row, reason)
         for row, reason in con.execute(
-            f"""select {ROW_COLUMN}, _problem from _ledger_typed
+            f"""select {ROW_COLUMN}, _problem from {table}
                 where _problem is not null order by {ROW_COLUMN} limit {int(max_reported)}"""
         ).fetchall()
     ]
-    if total_bad and not skip_bad_rows:
-        con.execute("drop table _ledger_typed")
+    if not skip_bad_rows:
+        con.execute(f"drop table {table}")
         raise LedgerError(
             f"ledger {source} has {total_bad} bad row(s); nothing was written "
             f"(first: {bad_rows[0]})",
             bad_rows=bad_rows,
             total_bad=total_bad,
         )
-    attribute_select = "".join(f", {_quote(name)}" for name in attributes)
-    con.execute(
-        f"""
-        create or replace temp table {table} as
-        select
-            customer_id_text as customer_id,
-            start_date,
-            end_date,
-            mrr,
-            coalesce(currency_text, '{reporting_currency}') as currency,
-            churn_kind_text as churn_kind{attribute_select},
-            {ROW_COLUMN}
-        from _ledger_typed
-        where _problem is null
-        """
-    )
-    con.execute("drop table _ledger_typed")
-    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    con.execute(f"delete from {table} where _problem is not null")
+    return _loaded(con, table, source, attributes, tuple(bad_rows))
+
+
+def _loaded(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    attributes: tuple[str, ...],
+    skipped_rows: tuple[BadRow, ...] = (),
+) -> LedgerLoad:
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return LedgerLoad(
         table=table,
         source=source,
         rows=rows,
         attribute_columns=attributes,
-        skipped_rows=tuple(bad_rows) if skip_bad_rows else (),
+        skipped_rows=skipped_rows,
     )
