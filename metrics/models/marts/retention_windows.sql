@@ -40,31 +40,54 @@ pieces as (
 -- piece P holding m1, the months m0 of S with m0 + n in P. Its fate at m1: still in S
 -- (`same`), in a later spell of the same run (`continuing`: paid at every month end between),
 -- back after a gap (`returned`) or not paying (`absent`)
-ranges as (
-    {%- for n in windows %}
+window_lengths as (
+    select unnest([{{ windows | join(", ") }}]) as window_months
+),
+
+-- (one join of spells and pieces for every window length: the pairs the longest needs)
+pairs as (
     select
         spells.*,
-        {{ n }} as window_months,
-        greatest(spells.spell_start_idx, pieces.piece_start_idx - {{ n }}) as first_start_idx,
-        least(spells.spell_end_idx, pieces.piece_end_idx - {{ n }}, parameters.as_of_idx - {{ n }})
-            as last_start_idx,
-        case
-            when pieces.spell_start_idx = spells.spell_start_idx then 'same'
-            when pieces.run_start_idx = spells.run_start_idx then 'continuing'
-            when pieces.spell_start_idx is not null then 'returned'
-            else 'absent'
-        end as fate,
+        pieces.piece_start_idx,
+        pieces.piece_end_idx,
+        pieces.spell_start_idx as piece_spell_start_idx,
+        pieces.run_start_idx as piece_run_start_idx,
         pieces.piece_mrr
     from int_spells as spells
-    cross join parameters
     inner join pieces
         on spells.customer_key = pieces.customer_key
-        and pieces.piece_end_idx >= spells.spell_start_idx + {{ n }}
-        and pieces.piece_start_idx <= spells.spell_end_idx + {{ n }}
-    where greatest(spells.spell_start_idx, pieces.piece_start_idx - {{ n }})
-        <= least(spells.spell_end_idx, pieces.piece_end_idx - {{ n }}, parameters.as_of_idx - {{ n }})
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+        and pieces.piece_end_idx >= spells.spell_start_idx + {{ windows | min }}
+        and pieces.piece_start_idx <= spells.spell_end_idx + {{ windows | max }}
+),
+
+ranges as (
+    select
+        pairs.* exclude (
+            piece_start_idx, piece_end_idx, piece_spell_start_idx, piece_run_start_idx
+        ),
+        lengths.window_months,
+        greatest(pairs.spell_start_idx, pairs.piece_start_idx - lengths.window_months)
+            as first_start_idx,
+        least(
+            pairs.spell_end_idx,
+            pairs.piece_end_idx - lengths.window_months,
+            parameters.as_of_idx - lengths.window_months
+        ) as last_start_idx,
+        case
+            when pairs.piece_spell_start_idx = pairs.spell_start_idx then 'same'
+            when pairs.piece_run_start_idx = pairs.run_start_idx then 'continuing'
+            when pairs.piece_spell_start_idx is not null then 'returned'
+            else 'absent'
+        end as fate
+    from pairs
+    cross join window_lengths as lengths
+    cross join parameters
+    where greatest(pairs.spell_start_idx, pairs.piece_start_idx - lengths.window_months)
+        <= least(
+            pairs.spell_end_idx,
+            pairs.piece_end_idx - lengths.window_months,
+            parameters.as_of_idx - lengths.window_months
+        )
 ),
 
 -- start and end MRR of the members, both at m0's rate, under the reactivation policy
