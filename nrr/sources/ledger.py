@@ -93,7 +93,8 @@ def _normalise_names(table: pa.Table, source: str) -> pa.Table:
             f"found {', '.join(names)}"
         )
     table = table.rename_columns(names)
-    return table.append_column(ROW_COLUMN, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    return table.append_column(ROW_COLUMN, rows)
 
 
 def _quote(name: str) -> str:
