@@ -119,8 +119,10 @@ def native_kinds(arrow_table: pa.Table) -> dict[str, str]:
     for field in arrow_table.schema:
         if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
             kinds[field.name] = "date"
-        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or (
-            pa.types.is_decimal(field.type)
+        elif (
+            pa.types.is_integer(field.type)
+            or pa.types.is_floating(field.type)
+            or (pa.types.is_decimal(field.type))
         ):
             kinds[field.name] = "number"
     return kinds
@@ -285,9 +287,9 @@ def _load_registered(
         """
     )
     # (fetchall: a result left unfinished would block unregistering the input)
-    total_bad = con.execute(
-        f"select count(*) from {table} where _problem is not null"
-    ).fetchall()[0][0]
+    total_bad = con.execute(f"select count(*) from {table} where _problem is not null").fetchall()[
+        0
+    ][0]
     if not total_bad:
         return _loaded(con, table, source, attributes)
     bad_rows = [
