@@ -42,6 +42,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("intermediate", "int_customer_month"),
     ("intermediate", "int_mrr_movements"),
     ("marts", "benchmark_bands"),
+    ("marts", "customer_segments"),
+    ("marts", "customer_mrr_facts"),
     ("marts", "customer_mrr_monthly"),
     ("marts", "mrr_movements"),
     ("marts", "mrr_bridge"),
@@ -80,12 +82,14 @@ class EngineParams:
 
 @dataclass
 class BuildResult:
-    """What a build produced: segment dimensions used, table sizes, timings per model."""
+    """What a build produced: segment dimensions used, table sizes, timings per model, and
+    the SQL of the marts that are views (to recreate them next to staged tables)."""
 
     attributes: tuple[str, ...]
     dimensions: tuple[str, ...]
     row_counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)
 
 
 def quote(name: str) -> str:
@@ -101,10 +105,12 @@ def month_date(expr: str) -> str:
     return f"make_date(cast(({expr}) // 12 as integer), cast(({expr}) % 12 + 1 as integer), 1)"
 
 
-def _acv_band(expr: str) -> str:
+def _acv_band(params: EngineParams, expr: str) -> str:
+    """The ACV band of a monthly amount; the run's bounds are literals, so the SQL also works
+    in views that outlive the run (customer_mrr_monthly)."""
     return (
-        f"case when {expr} * 12 < parameters.acv_smb_upper then 'SMB' "
-        f"when {expr} * 12 < parameters.acv_enterprise_lower then 'Mid-Market' "
+        f"case when {expr} * 12 < {float(params.acv_smb_upper)!r} then 'SMB' "
+        f"when {expr} * 12 < {float(params.acv_enterprise_lower)!r} then 'Mid-Market' "
         f"else 'Enterprise' end"
     )
 
@@ -175,6 +181,29 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
     }
 
 
+def create_relation(
+    con: duckdb.DuckDBPyConnection, name: str, kind: str, sql: str, *, temporary: bool = False
+) -> None:
+    """Create or replace `name` as a table or a view of `sql`. A persistent object of the
+    other kind goes first: a warehouse written by an earlier version may hold a table
+    where this one keeps a view."""
+    if not temporary:
+        other = "view" if kind == "table" else "table"
+        catalog = (
+            "duckdb_views() where view_name"
+            if other == "view"
+            else ("duckdb_tables() where table_name")
+        )
+        found = con.execute(
+            f"select count(*) from {catalog} = ? and not temporary"
+            " and database_name = current_database()",
+            [name],
+        ).fetchall()[0][0]
+        if found:
+            con.execute(f"drop {other} {name}")
+    con.execute(f"create or replace {'temp ' if temporary else ''}{kind} {name} as\n{sql}")
+
+
 def model_sql_path(layer: str, name: str) -> Path:
     return MODELS_DIR / layer / f"{name}.sql"
 
@@ -231,11 +260,6 @@ def _template(layer: str, name: str) -> Template:
     return _ENVIRONMENT.get_template(f"{layer}/{name}.sql")
 
 
-def render_model(layer: str, name: str, context: dict | None = None) -> str:
-    """The SQL of one model, rendered (models without template variables need no context)."""
-    return _template(layer, name).render(**(context or {}))
-
-
 class Engine:
     """Renders and runs the models for one set of parameters."""
 
@@ -251,7 +275,7 @@ class Engine:
             "single_currency": single_currency,
             "q": quote,
             "month_date": month_date,
-            "acv_band": _acv_band,
+            "acv_band": functools.partial(_acv_band, self.params),
             "band": _band,
             "convert": _convert,
             "packed_line": _packed_line,
@@ -315,7 +339,7 @@ class Engine:
                     if layer == "marts":
                         self._run_model(layer, name, context, result)
                 for name in MART_TABLES:
-                    if name != "retention_waterfall":
+                    if name not in result.views or name == "customer_mrr_monthly":
                         result.row_counts[name] = self.con.execute(
                             f"select count(*) from {name}"
                         ).fetchone()[0]
@@ -337,7 +361,9 @@ class Engine:
 
     def _run_model(self, layer: str, name: str, context: dict, result: BuildResult) -> None:
         started = time.perf_counter()
-        self._materialise(layer, name, self.render(layer, name, context))
+        sql = self.render(layer, name, context)
+        if self._materialise(layer, name, sql) == "view" and layer == "marts":
+            result.views[name] = sql
         result.timings[name] = time.perf_counter() - started
         if name == "int_fx_monthly":
             self._check_rates()
@@ -346,19 +372,15 @@ class Engine:
         if name == "mrr_bridge":
             self._check_bridge()
 
-    def _materialise(self, layer: str, name: str, sql: str) -> None:
+    def _materialise(self, layer: str, name: str, sql: str) -> str:
+        """Create the model as a table or (when its first line says `config: view`) a view."""
         first_line = sql.lstrip().splitlines()[0] if sql.strip() else ""
-        if "config: view" in first_line:
-            temporary = "" if layer == "marts" else "temp "
-            statement = f"create or replace {temporary}view {name} as\n{sql}"
-        elif layer == "marts":
-            statement = f"create or replace table {name} as\n{sql}"
-        else:
-            statement = f"create or replace temp table {name} as\n{sql}"
+        kind = "view" if "config: view" in first_line else "table"
         try:
-            self.con.execute(statement)
+            create_relation(self.con, name, kind, sql, temporary=layer != "marts")
         except duckdb.Error as exc:
             raise RuntimeError(f"metric model {layer}/{name}.sql failed: {exc}") from exc
+        return kind
 
     def _check_rates(self) -> None:
         missing = self.con.execute(

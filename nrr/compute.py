@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from metrics.engine import MART_TABLES, BuildResult, EngineParams, build, render_model
+from metrics.engine import MART_TABLES, BuildResult, EngineParams, build, create_relation
 from nrr.errors import BadRow, NrrError
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint
@@ -218,6 +218,7 @@ def month_fingerprints(
 
 MART_FILES_DIR = "marts"
 MONTH_FILES_DIR = "month"
+VIEW_SUFFIX = ".view.sql"  # a staged mart that is a view: its SQL, recreated over the tables
 
 
 def compute_close_files(
@@ -238,9 +239,12 @@ def compute_close_files(
     con = scratch_connection(settings)
     try:
         loaded = load_inputs(con, settings, ledger)
-        build(con, engine_params(settings, period))
+        built = build(con, engine_params(settings, period))
         with atomic_directory(run_dir / MART_FILES_DIR) as marts:
             for name in MART_TABLES:
+                if name in built.views:
+                    (marts / f"{name}{VIEW_SUFFIX}").write_text(built.views[name])
+                    continue
                 target = str(marts / f"{name}.parquet").replace("'", "''")
                 con.execute(f"copy (select * from {name}) to '{target}' (format parquet)")
         meta = _stage(con, settings, period, run_dir / MONTH_FILES_DIR, loaded.source,
@@ -256,7 +260,15 @@ def open_marts(marts_dir: Path) -> duckdb.DuckDBPyConnection:
     for parquet in sorted(Path(marts_dir).glob("*.parquet")):
         escaped = str(parquet).replace("'", "''")
         con.execute(f"create view {parquet.stem} as select * from read_parquet('{escaped}')")
+    _create_views(con, Path(marts_dir))
     return con
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> None:
+    """The marts that are views over other marts, from the SQL staged next to them."""
+    for view in sorted(marts_dir.glob(f"*{VIEW_SUFFIX}")):
+        name = view.name.removesuffix(VIEW_SUFFIX)
+        create_relation(con, name, "view", view.read_text())
 
 
 def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
@@ -268,20 +280,15 @@ def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
         try:
             for parquet in tables:
                 escaped = str(parquet).replace("'", "''")
-                if parquet.stem == "retention_waterfall":
-                    continue  # a view over retention_windows, recreated below
-                con.execute(
-                    f"create or replace table {parquet.stem} as "
-                    f"select * from read_parquet('{escaped}')"
+                create_relation(
+                    con, parquet.stem, "table", f"select * from read_parquet('{escaped}')"
                 )
-            con.execute(
-                "create or replace view retention_waterfall as "
-                + render_model("marts", "retention_waterfall")
-            )
+            _create_views(con, Path(marts_dir))
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
     finally:
         con.close()
-    return [p.stem for p in tables]
+    views = [v.name.removesuffix(VIEW_SUFFIX) for v in Path(marts_dir).glob(f"*{VIEW_SUFFIX}")]
+    return sorted([p.stem for p in tables] + views)

@@ -94,16 +94,17 @@ DEFECTS = {
         {"cohort_retention: no cohort after the closed month": Severity.CRITICAL},
     ),
     "duplicate customer-month": (
-        """insert into customer_mrr_monthly
-           select * from customer_mrr_monthly where month = date '2023-06-01' limit 1""",
+        # (customer_mrr_monthly is a view: the rows live in customer_mrr_facts)
+        """insert into customer_mrr_facts
+           select * from customer_mrr_facts where month = date '2023-06-01' limit 1""",
         {
             "customer_mrr_monthly: one row per customer and month": Severity.CRITICAL,
             CLOSING_MATCHES: Severity.CRITICAL,
         },
     ),
     "negative MRR": (
-        """update customer_mrr_monthly set mrr = -mrr
-           where customer_id = (select min(customer_id) from customer_mrr_monthly
+        """update customer_mrr_facts set mrr = -mrr
+           where customer_id = (select min(customer_id) from customer_mrr_facts
                                 where month = date '2023-03-01')
              and month = date '2023-03-01'""",
         {

@@ -1,24 +1,27 @@
+-- config: view
 -- Customer-month MRR: what every other figure is built from, one row per customer and month
 -- with MRR > 0 (a customer absent in a month has MRR 0). `month` is the first day of the
 -- month; `mrr` is in reporting currency at that month's rate, as of the month's last instant.
+-- A view: the rows are stored once in customer_mrr_facts, the segment texts once per
+-- combination in customer_segments, and the ACV band follows from the MRR.
 
-with backbone as (
-    select * from int_customer_month
+with facts as (
+    select * from customer_mrr_facts
 ),
 
 final as (
     select
-        {{ month_date("backbone.month_idx") }} as month,
-        backbone.customer_id,
-        cast(backbone.mrr as double) as mrr,
+        facts.month,
+        facts.customer_id,
+        facts.mrr,
         segments.currency,
         {%- for dim in attributes %}
         segments.{{ q(dim) }},
         {%- endfor %}
-        backbone.acv_band,
-        {{ month_date("backbone.first_month_idx") }} as cohort_month
-    from backbone
-    inner join int_segments as segments on backbone.segment_key = segments.segment_key
+        {{ acv_band("facts.mrr") }} as acv_band,
+        facts.cohort_month
+    from facts
+    inner join customer_segments as segments on facts.segment_key = segments.segment_key
 )
 
 select * from final
