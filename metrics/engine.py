@@ -108,11 +108,22 @@ def month_date(expr: str) -> str:
 def _acv_band(params: EngineParams, expr: str) -> str:
     """The ACV band of a monthly amount; the run's bounds are literals, so the SQL also works
     in views that outlive the run (customer_mrr_monthly)."""
+    return _acv_band_name(_acv_band_code(params, expr))
+
+
+ACV_BANDS = ("SMB", "Mid-Market", "Enterprise")
+
+
+def _acv_band_code(params: EngineParams, expr: str) -> str:
+    """The ACV band as its position in ACV_BANDS: a cheaper key than text in large group-bys."""
     return (
-        f"case when {expr} * 12 < {float(params.acv_smb_upper)!r} then 'SMB' "
-        f"when {expr} * 12 < {float(params.acv_enterprise_lower)!r} then 'Mid-Market' "
-        f"else 'Enterprise' end"
+        f"case when {expr} * 12 < {float(params.acv_smb_upper)!r} then 0 "
+        f"when {expr} * 12 < {float(params.acv_enterprise_lower)!r} then 1 else 2 end"
     )
+
+
+def _acv_band_name(code: str) -> str:
+    return f"[{', '.join(literal(band) for band in ACV_BANDS)}][{code} + 1]"
 
 
 def _convert(native: str, rate: str) -> str:
@@ -276,6 +287,8 @@ class Engine:
             "q": quote,
             "month_date": month_date,
             "acv_band": functools.partial(_acv_band, self.params),
+            "acv_band_code": functools.partial(_acv_band_code, self.params),
+            "acv_band_name": _acv_band_name,
             "band": _band,
             "convert": _convert,
             "packed_line": _packed_line,

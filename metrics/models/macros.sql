@@ -6,7 +6,8 @@
   `keys` it is grouped by and the `metrics` it adds to every month of the range. Each range
   adds its amounts at its first month and takes them back after its last; running totals
   over the months then give, per key and month up to `upto`, the sums of every range
-  covering that month: one row per key and month that some range covers.
+  covering that month, and `ranges`, how many: one row per key and month that some range
+  covers.
 -#}
 {% macro running_totals(source, first_col, last_col, keys, metrics, upto) -%}
 (
@@ -14,7 +15,7 @@
         select
             {{ first_col }} as idx,
             {{ keys | join(", ") }},
-            count(*) as _ranges,
+            count(*) as ranges,
             {%- for metric in metrics %}
             sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
             {%- endfor %}
@@ -36,7 +37,7 @@
         select
             idx,
             {{ keys | join(", ") }},
-            sum(_ranges) as _ranges,
+            sum(ranges) as ranges,
             {%- for metric in metrics %}
             sum({{ metric }}) as {{ metric }}{{ "," if not loop.last }}
             {%- endfor %}
@@ -49,7 +50,7 @@
             idx,
             lead(idx) over by_idx as next_idx,
             {{ keys | join(", ") }},
-            sum(_ranges) over by_idx as _ranges,
+            sum(ranges) over by_idx as ranges,
             {%- for metric in metrics %}
             sum({{ metric }}) over by_idx as {{ metric }}{{ "," if not loop.last }}
             {%- endfor %}
@@ -63,8 +64,8 @@
     select
         cast(unnest(range(idx, least(coalesce(next_idx, {{ upto }} + 1), {{ upto }} + 1)))
             as integer) as idx,
-        running.* exclude (idx, next_idx, _ranges)
+        running.* exclude (idx, next_idx)
     from running
-    where _ranges > 0 and idx <= {{ upto }}
+    where ranges > 0 and idx <= {{ upto }}
 )
 {%- endmacro %}

@@ -98,7 +98,7 @@ members as (
         first_start_idx + window_months as first_as_of_idx,
         last_start_idx + window_months as last_as_of_idx,
         window_months,
-        {{ acv_band("ranges.last_mrr") }} as acv_band,
+        {{ acv_band_code("ranges.last_mrr") }} as acv_band_code,
         last_segment_key as segment_key,
         fate,
         last_mrr as start_c,
@@ -113,7 +113,7 @@ members as (
         starts.month_idx + ranges.window_months as first_as_of_idx,
         starts.month_idx + ranges.window_months as last_as_of_idx,
         ranges.window_months,
-        starts.acv_band,
+        {{ acv_band_code("starts.mrr") }} as acv_band_code,
         starts.segment_key,
         ranges.fate,
         starts.mrr as start_c,
@@ -156,28 +156,33 @@ amounts as (
         first_as_of_idx,
         last_as_of_idx,
         window_months,
-        acv_band,
+        acv_band_code,
         segment_key,
-        1 as cohort_customers,
         case when end_c > 0 then 1 else 0 end as retained_customers,
         start_c as start_mrr,
         greatest(end_c - start_c, 0) as expansion,
         case when end_c > 0 then greatest(start_c - end_c, 0) else 0 end as contraction,
         case when end_c = 0 then start_c else 0 end as churn,
-        reactivated_c as reactivated_mrr,
-        end_c as end_mrr
+        reactivated_c as reactivated_mrr
     from contributions
 ),
 
-{%- set metrics = ["cohort_customers", "retained_customers", "start_mrr", "expansion",
-                   "contraction", "churn", "reactivated_mrr", "end_mrr"] %}
+{%- set metrics = ["retained_customers", "start_mrr", "expansion", "contraction", "churn",
+                   "reactivated_mrr"] %}
 
--- per window end, ACV band and segment key: the finest grain the dimensions roll up from
+-- per window end, ACV band and segment key: the finest grain the dimensions roll up from.
+-- Each member is one range, so the ranges are the cohort's customers; what the cohort pays
+-- at m1 follows from the movements: start + expansion - contraction - churn
 fine as (
-    select idx as as_of_idx, * exclude (idx)
+    select
+        idx as as_of_idx,
+        * exclude (idx, ranges, acv_band_code),
+        {{ acv_band_name("acv_band_code") }} as acv_band,
+        ranges as cohort_customers,
+        start_mrr + expansion - contraction - churn as end_mrr
     from {{ running_totals(
         "amounts", "first_as_of_idx", "last_as_of_idx",
-        ["window_months", "acv_band", "segment_key"], metrics,
+        ["window_months", "acv_band_code", "segment_key"], metrics,
         "(select as_of_idx from run_parameters)",
     ) }}
 ),
