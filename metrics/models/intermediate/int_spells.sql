@@ -53,6 +53,7 @@ spells as (
     group by customer_key, spell_start_idx, spell_end_idx
 ),
 
+-- one sort per customer gives every neighbour (two passes over it: runs need both edges)
 sequenced as (
     select
         *,
@@ -60,23 +61,29 @@ sequenced as (
         lag(last_mrr) over by_start as prev_last_mrr,
         lag(last_line) over by_start as prev_last_line,
         lead(spell_start_idx) over by_start as next_start_idx,
-        min(spell_start_idx) over (partition by customer_key) as first_month_idx
+        first_value(spell_start_idx) over by_start as first_month_idx
     from spells
     window by_start as (partition by customer_key order by spell_start_idx)
 ),
 
--- gaps and islands: a run starts with a spell the month before which the customer paid nothing
-numbered as (
+-- gaps and islands: a run of paying months starts with a spell the month before which the
+-- customer paid nothing, and ends with one the month after which it pays nothing
+runs as (
     select
         *,
-        sum(case when prev_end_idx = spell_start_idx - 1 then 0 else 1 end)
-            over (partition by customer_key order by spell_start_idx) as run_number
+        max(
+            case when prev_end_idx = spell_start_idx - 1 then null else spell_start_idx end
+        ) over (by_start rows between unbounded preceding and current row) as run_start_idx,
+        min(
+            case when next_start_idx = spell_end_idx + 1 then null else spell_end_idx end
+        ) over (by_start rows between current row and unbounded following) as run_end_idx
     from sequenced
+    window by_start as (partition by customer_key order by spell_start_idx)
 ),
 
 final as (
     select
-        numbered.customer_key,
+        runs.customer_key,
         customers.customer_id,
         spell_start_idx,
         spell_end_idx,
@@ -97,11 +104,10 @@ final as (
         cast(prev_last_line % 1048576 as integer) as prev_last_segment_key,
         next_start_idx,
         cast(first_month_idx as integer) as first_month_idx,
-        cast(min(spell_start_idx) over by_run as integer) as run_start_idx,
-        cast(max(spell_end_idx) over by_run as integer) as run_end_idx
-    from numbered
-    inner join int_customers as customers on numbered.customer_key = customers.customer_key
-    window by_run as (partition by numbered.customer_key, numbered.run_number)
+        cast(run_start_idx as integer) as run_start_idx,
+        cast(run_end_idx as integer) as run_end_idx
+    from runs
+    inner join int_customers as customers on runs.customer_key = customers.customer_key
 )
 
 select * from final
