@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import FxRateError, LedgerError
@@ -48,6 +47,8 @@ def load_fx_rates(
                 f"exchange-rates file {path} lacks the column {needed!r}; found {', '.join(names)}"
             )
     arrow = arrow.rename_columns(names)
+    import pyarrow as pa  # (only with a rates file: see nrr.sources.ledger)
+
     arrow = arrow.append_column("_row", pa.array(range(1, arrow.num_rows + 1), pa.int64()))
     month_expr = (
         "try_cast(cast(month as varchar) || case when length(cast(month as varchar)) = 7 "

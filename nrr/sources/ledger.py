@@ -12,15 +12,18 @@ import csv
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import BadRow, LedgerError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where it is used: `nrr compute` on a Parquet ledger never needs it,
+# and importing it is a third of the command's start-up.
 
 REQUIRED_COLUMNS = ("customer_id", "start_date", "mrr")
 KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "end_date", "currency", "churn_kind")
@@ -53,6 +56,9 @@ def is_parquet(path: Path) -> bool:
 
 def read_arrow(path: Path) -> pa.Table:
     """Read the file as it is; CSV columns stay strings so that validation sees the raw text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     _check_file(path)
     suffixes = "".join(path.suffixes).lower()
     try:
@@ -67,6 +73,9 @@ def read_arrow(path: Path) -> pa.Table:
 
 
 def _read_csv_as_strings(path: Path, delimiter: str) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle, delimiter=delimiter), None)
@@ -85,6 +94,9 @@ def _read_csv_as_strings(path: Path, delimiter: str) -> pa.Table:
 
 
 def _normalise_names(table: pa.Table, source: str) -> pa.Table:
+    import numpy as np
+    import pyarrow as pa
+
     table = table.rename_columns(_checked_names(table.column_names, source))
     rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     return table.append_column(ROW_COLUMN, rows)
@@ -129,6 +141,8 @@ def _as_date(expr: str) -> str:
 def native_kinds(arrow_table: pa.Table) -> dict[str, str]:
     """Columns a typed file (Parquet) already stores as dates or numbers: parsed directly,
     without the round trip through text that CSV columns need."""
+    import pyarrow as pa
+
     kinds: dict[str, str] = {}
     for field in arrow_table.schema:
         if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
