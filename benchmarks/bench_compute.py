@@ -2,10 +2,12 @@
 
 The floor is the least any engine must do: read the same ledger file with DuckDB and
 materialise customer_mrr_monthly (expand periods to month ends, sum per customer and month).
-Each measurement runs in a fresh subprocess so that peak memory (max RSS) is its own.
+Each measurement runs in a fresh subprocess so that peak memory (max RSS) is its own. A
+shared 2-core machine is noisy (the same command varies by 20% from run to run), so floor
+and compute run alternately `--repeat` times and the medians are compared.
 
     python benchmarks/bench_compute.py [--sizes 10000 100000 1000000] [--months 60]
-                                       [--write docs/benchmarks.md]
+                                       [--repeat 3] [--write docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +58,7 @@ def _child(code: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def measure(customers: int, months: int, workdir: Path) -> dict[str, object]:
+def measure(customers: int, months: int, workdir: Path, repeat: int) -> dict[str, object]:
     from sandbox.ledger_generator import generate_ledger, write_ledger
 
     first = date(2021, 1, 1)
@@ -74,11 +77,9 @@ def measure(customers: int, months: int, workdir: Path) -> dict[str, object]:
         "import duckdb\n"
         f"con = duckdb.connect({str(floor_db)!r})\n"
         "con.execute(\"set memory_limit = '6GB'\")\n"
+        'con.execute("set enable_progress_bar = false")\n'
         f"con.execute({FLOOR_SQL.format(ledger=ledger, as_of_idx=as_of_idx)!r})\n"
     )
-    floor_wall, floor_rss = _child(floor_code)
-    customer_months = _count(floor_db, "customer_mrr_monthly")
-
     data_dir = workdir / f"data_{customers}"
     compute_code = (
         "import sys\nfrom nrr.cli import main\n"
@@ -86,9 +87,21 @@ def measure(customers: int, months: int, workdir: Path) -> dict[str, object]:
         f" '--data-dir', {str(data_dir)!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    raise SystemExit(exc.code or 0)\n"
     )
-    compute_wall, compute_rss = _child(compute_code)
-    shutil.rmtree(data_dir, ignore_errors=True)
-    floor_db.unlink(missing_ok=True)
+    floors: list[tuple[float, float]] = []
+    computes: list[tuple[float, float]] = []
+    customer_months = 0
+    for _ in range(repeat):
+        floor_db.unlink(missing_ok=True)
+        floors.append(_child(floor_code))
+        customer_months = _count(floor_db, "customer_mrr_monthly")
+        floor_db.unlink(missing_ok=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        computes.append(_child(compute_code))
+        shutil.rmtree(data_dir, ignore_errors=True)
+    floor_wall = statistics.median(wall for wall, _ in floors)
+    compute_wall = statistics.median(wall for wall, _ in computes)
+    floor_rss = max(rss for _, rss in floors)
+    compute_rss = max(rss for _, rss in computes)
     return {
         "customers": customers,
         "months": months,
@@ -100,6 +113,8 @@ def measure(customers: int, months: int, workdir: Path) -> dict[str, object]:
         "compute_s": round(compute_wall, 2),
         "compute_peak_mib": round(compute_rss),
         "ratio": round(compute_wall / floor_wall, 2),
+        "floor_runs_s": [round(wall, 2) for wall, _ in floors],
+        "compute_runs_s": [round(wall, 2) for wall, _ in computes],
     }
 
 
@@ -132,13 +147,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--months", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, medians compared")
     parser.add_argument("--write", type=Path, help="also append the table to this markdown file")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     results = []
     with tempfile.TemporaryDirectory(prefix="nrr-bench-") as tmp:
         for size in args.sizes:
-            result = measure(size, args.months, Path(tmp))
+            result = measure(size, args.months, Path(tmp), args.repeat)
             print(json.dumps(result), flush=True)
             results.append(result)
     table = to_markdown(results)
