@@ -82,7 +82,7 @@ DEFECTS = {
         },
     ),
     "movement amount that is not the change": (
-        "update mrr_movements set amount = amount + 1 where movement = 'churn'",
+        "update mrr_movement_facts set amount = amount + 1 where movement = 'churn'",
         {
             "mrr_movements: each amount is the change its movement says "
             "(e.g. churn = previous MRR)": Severity.CRITICAL,

@@ -3,7 +3,12 @@
 -- Bounds are fractions (1.05 = 105%); a null bound is open.
 
 with seed as (
-    select * from read_csv('{{ seed("benchmark_bands") }}', header = true, auto_detect = true)
+    -- (columns named: no sniffing of the file on every run)
+    select * from read_csv('{{ seed("benchmark_bands") }}', header = true, columns = {
+        'scope': 'varchar', 'metric': 'varchar', 'band': 'varchar', 'rank': 'integer',
+        'lower_bound': 'double', 'lower_inclusive': 'boolean', 'upper_bound': 'double',
+        'upper_inclusive': 'boolean', 'source': 'varchar'
+    })
 ),
 
 final as (

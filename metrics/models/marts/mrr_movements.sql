@@ -1,26 +1,22 @@
+-- config: view
 -- MRR movements for people and BI tools: dates, customer ids and amounts in reporting
--- currency (both sides at the opening month's rate). See int_mrr_movements for the rules.
+-- currency (both sides at the opening month's rate), with the customer's segment at the
+-- start of the movement. A view over mrr_movement_facts and customer_segments (the segment
+-- texts are stored once per combination). See int_mrr_movements for the rules.
 
-with movements as (
-    select * from int_mrr_movements
+with facts as (
+    select * from mrr_movement_facts
 ),
 
 final as (
     select
-        {{ month_date("movements.month_idx") }} as month,
-        movements.customer_id,
-        movements.movement,
-        cast(movements.amount as double) as amount,
-        cast(movements.previous_mrr as double) as previous_mrr,
-        cast(movements.mrr as double) as mrr,
-        movements.churn_kind,
-        movements.acv_band,
+        facts.* exclude (segment_key),
         segments.currency,
         {%- for dim in attributes %}
         segments.{{ q(dim) }},
         {%- endfor %}
-    from movements
-    inner join int_segments as segments on movements.segment_key = segments.segment_key
+    from facts
+    inner join customer_segments as segments on facts.segment_key = segments.segment_key
 )
 
 select * from final
