@@ -10,23 +10,38 @@
 -- With one currency this is a view: expanding spells again is cheaper than storing the
 -- tens of millions of rows, and most readers need only a few columns of it.
 
-{%- if single_currency %}
--- (one currency: a spell's MRR and segment are the same in every month of it)
-with valued as (
+-- spells worth the same every month (all lines in the reporting currency): the spell's MRR
+-- and segment in each of its months
+with constant_months as (
     select
         spells.*,
         cast(unnest(range(spells.spell_start_idx, spells.spell_end_idx + 1)) as integer)
             as month_idx,
         spells.last_mrr as mrr,
+        {%- if not single_currency %}
+        {%- for n in windows %}
+        spells.last_mrr as mrr_at_rate_lag_{{ n }},
+        {%- endfor %}
+        {%- endif %}
         spells.last_segment_key as segment_key,
         -- the same spell the month before
         spells.last_mrr as lag_mrr,
         spells.last_segment_key as lag_segment_key
     from int_spells as spells
+    {%- if not single_currency %}
+    where spells.constant_value
+    {%- endif %}
+),
+{%- if single_currency %}
+
+valued as (
+    select * from constant_months
 ),
 {%- else %}
--- each spell line in each of its months, at the month's rate and at each window start's rate
-with line_months as (
+
+-- lines in other currencies: each line in each of its months, at the month's rate and at
+-- each window start's rate
+line_months as (
     select
         lines.customer_key,
         lines.spell_start_idx,
@@ -36,6 +51,10 @@ with line_months as (
         cast(unnest(range(lines.spell_start_idx, lines.spell_end_idx + 1)) as integer)
             as month_idx
     from int_spell_lines as lines
+    inner join int_spells as spells
+        on lines.customer_key = spells.customer_key
+        and lines.spell_start_idx = spells.spell_start_idx
+    where not spells.constant_value
 ),
 
 converted as (
@@ -74,6 +93,8 @@ customer_month as (
 ),
 
 valued as (
+    select * from constant_months
+    union all by name
     select
         spells.*,
         customer_month.* exclude (customer_key, spell_start_idx),

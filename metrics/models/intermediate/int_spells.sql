@@ -4,8 +4,9 @@
 -- `last_mrr` / `last_segment_key` are the spell's MRR and segment at its last month, at that
 -- month's own rate: what the month after a spell compares against; `first_*` the same at its
 -- first month, and `first_mrr_at_rate_lag_1` that month's MRR at the previous month's rate.
--- In a single-currency ledger a spell's MRR is constant (`mrr`, `segment_key`); with several
--- currencies it moves with the exchange rates, month by month (int_customer_month).
+-- A spell's MRR is constant (`constant_value`) when all its lines are in the reporting
+-- currency; a spell with lines in other currencies moves with the exchange rates, month by
+-- month (int_customer_month).
 
 -- each line at the rate of the spell's last month, of its first month and of the month
 -- before that (what the first month's movement compares at)
@@ -40,10 +41,13 @@ spells as (
         max({{ packed_line("last_line_mrr", "segment_key") }}) as last_line,
         {%- if single_currency %}
         -- (one currency: the spell's first month is like its last)
+        true as constant_value,
         {%- else %}
         sum(first_line_mrr) as first_mrr,
         sum(before_line_mrr) as first_mrr_at_rate_lag_1,
         max({{ packed_line("first_line_mrr", "segment_key") }}) as first_line,
+        -- only lines in the reporting currency: worth the same in every month
+        bool_and(currency = (select reporting_currency from run_parameters)) as constant_value,
         {%- endif %}
         case
             when bool_or(ends_involuntary) then 'involuntary'
@@ -98,6 +102,7 @@ final as (
         cast(first_mrr_at_rate_lag_1 as decimal(18, 6)) as first_mrr_at_rate_lag_1,
         cast(first_line % 1048576 as integer) as first_segment_key,
         {%- endif %}
+        constant_value,
         ending_kind,
         prev_end_idx,
         cast(prev_last_mrr as decimal(18, 6)) as prev_last_mrr,

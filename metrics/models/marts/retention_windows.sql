@@ -21,7 +21,8 @@ pieces as (
         spell_end_idx as piece_end_idx,
         spell_start_idx,
         run_start_idx,
-        last_mrr as piece_mrr
+        last_mrr as piece_mrr,
+        constant_value as piece_constant
     from int_spells
     union all
     select
@@ -30,7 +31,8 @@ pieces as (
         coalesce(spells.next_start_idx - 1, parameters.as_of_idx),
         null,
         null,
-        null
+        null,
+        true
     from int_spells as spells
     cross join parameters
     where spells.spell_end_idx + 1 <= coalesce(spells.next_start_idx - 1, parameters.as_of_idx)
@@ -52,7 +54,8 @@ pairs as (
         pieces.piece_end_idx,
         pieces.spell_start_idx as piece_spell_start_idx,
         pieces.run_start_idx as piece_run_start_idx,
-        pieces.piece_mrr
+        pieces.piece_mrr,
+        pieces.piece_constant
     from int_spells as spells
     inner join pieces
         on spells.customer_key = pieces.customer_key
@@ -90,10 +93,10 @@ ranges as (
         )
 ),
 
--- start and end MRR of the members, both at m0's rate, under the reactivation policy
-{%- if single_currency %}
--- (one currency: constant over a range, which stays one row)
-members as (
+-- start and end MRR of the members, both at m0's rate, under the reactivation policy.
+-- A range whose spell (and the spell it ends in) only has lines in the reporting currency
+-- is worth the same at every m0: it stays one row
+constant_members as (
     select
         first_start_idx + window_months as first_as_of_idx,
         last_start_idx + window_months as last_as_of_idx,
@@ -104,11 +107,21 @@ members as (
         last_mrr as start_c,
         piece_mrr as end_at_m0_rate
     from ranges
-    cross join parameters
+    {%- if not single_currency %}
+    where constant_value and (fate = 'same' or piece_constant)
+    {%- endif %}
+),
+{%- if single_currency %}
+
+members as (
+    select * from constant_members
 ),
 {%- else %}
--- (several currencies: every window start at its own rate, read from the backbone)
+
+-- the others, every window start at its own rate, read from the backbone
 members as (
+    select * from constant_members
+    union all
     select
         starts.month_idx + ranges.window_months as first_as_of_idx,
         starts.month_idx + ranges.window_months as last_as_of_idx,
@@ -123,7 +136,9 @@ members as (
             {%- endfor %}
         end as end_at_m0_rate
     from (
-        select *, unnest(range(first_start_idx, last_start_idx + 1)) as start_idx from ranges
+        select *, unnest(range(first_start_idx, last_start_idx + 1)) as start_idx
+        from ranges
+        where not (constant_value and (fate = 'same' or piece_constant))
     ) as ranges
     inner join int_customer_month as starts
         on ranges.customer_key = starts.customer_key and ranges.start_idx = starts.month_idx
