@@ -7,7 +7,8 @@ shared 2-core machine is noisy (the same command varies by 20% from run to run),
 and compute run alternately `--repeat` times and the medians are compared.
 
     python benchmarks/bench_compute.py [--sizes 10000 100000 1000000] [--months 60]
-                                       [--repeat 3] [--write docs/benchmarks.md]
+                                       [--repeat 3] [--foreign-share 0.2]
+                                       [--write docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ select customer_id, month_idx, sum(mrr) as mrr from expanded group by all
 """
 
 
-def _child(code: str) -> tuple[float, float]:
+def _child(code: str, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run python code in a fresh process; return (wall seconds, peak RSS in MiB)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **(env or {})}
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -58,7 +61,31 @@ def _child(code: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def measure(customers: int, months: int, workdir: Path, repeat: int) -> dict[str, object]:
+def _to_euros(ledger: Path, share: float, workdir: Path) -> dict[str, str]:
+    """Bill `share` of the customers in euros, with a rate per month: the engine then values
+    their spells month by month. Returns the environment naming the rates file."""
+    import duckdb
+
+    rates = workdir / "eur_rates.csv"
+    source = str(ledger).replace("'", "''")
+    converted = str(ledger.with_suffix(".eur.parquet")).replace("'", "''")
+    duckdb.sql(
+        f"""copy (select * replace (case when hash(customer_id) % 1000 < {int(share * 1000)}
+                                        then 'eur' else currency end as currency)
+                  from read_parquet('{source}')) to '{converted}' (format parquet)"""
+    )
+    Path(converted).replace(ledger)
+    months = [f"{2015 + i // 12}-{i % 12 + 1:02d}" for i in range(12 * 20)]
+    rates.write_text(
+        "currency,rate,month\n"
+        + "".join(f"eur,{1.05 + (i % 7) / 100:.2f},{m}\n" for i, m in enumerate(months))
+    )
+    return {"NRR_FX_RATES": str(rates)}
+
+
+def measure(
+    customers: int, months: int, workdir: Path, repeat: int, foreign_share: float = 0.0
+) -> dict[str, object]:
     from sandbox.ledger_generator import generate_ledger, write_ledger
 
     first = date(2021, 1, 1)
@@ -68,6 +95,7 @@ def measure(customers: int, months: int, workdir: Path, repeat: int) -> dict[str
     started = time.perf_counter()
     generated = generate_ledger(customers, months, first_month=first, seed=11, with_truth=False)
     write_ledger(generated.ledger, ledger)
+    compute_env = _to_euros(ledger, foreign_share, workdir) if foreign_share else {}
     generate_seconds = time.perf_counter() - started
     rows = generated.ledger.num_rows
     del generated
@@ -96,7 +124,7 @@ def measure(customers: int, months: int, workdir: Path, repeat: int) -> dict[str
         customer_months = _count(floor_db, "customer_mrr_monthly")
         floor_db.unlink(missing_ok=True)
         shutil.rmtree(data_dir, ignore_errors=True)
-        computes.append(_child(compute_code))
+        computes.append(_child(compute_code, compute_env))
         shutil.rmtree(data_dir, ignore_errors=True)
     floor_wall = statistics.median(wall for wall, _ in floors)
     compute_wall = statistics.median(wall for wall, _ in computes)
@@ -104,6 +132,7 @@ def measure(customers: int, months: int, workdir: Path, repeat: int) -> dict[str
     compute_rss = max(rss for _, rss in computes)
     return {
         "customers": customers,
+        "foreign_share": foreign_share,
         "months": months,
         "ledger_rows": rows,
         "customer_months": customer_months,
@@ -147,6 +176,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--months", type=int, default=60)
+    parser.add_argument(
+        "--foreign-share",
+        type=float,
+        default=0.0,
+        help="share of customers billed in euros (monthly rates): the several-currency path",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, medians compared")
     parser.add_argument("--write", type=Path, help="also append the table to this markdown file")
     args = parser.parse_args()
@@ -154,7 +189,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="nrr-bench-") as tmp:
         for size in args.sizes:
-            result = measure(size, args.months, Path(tmp), args.repeat)
+            result = measure(size, args.months, Path(tmp), args.repeat, args.foreign_share)
             print(json.dumps(result), flush=True)
             results.append(result)
     table = to_markdown(results)
