@@ -157,3 +157,30 @@ def test_compute_does_not_import_the_orchestration_stack(tmp_path, computed):
                             timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_compute_replaces_tables_of_an_earlier_version_with_its_views(tmp_path):
+    """Warehouses written before customer_mrr_monthly and mrr_movements became views over
+    their facts hold tables of those names: the next compute replaces them, keeping rows."""
+    generated = generate_ledger(200, 24, seed=4)
+    write_ledger(generated.ledger, tmp_path / "ledger.parquet")
+    data = tmp_path / "data"
+    data.mkdir()
+    con = duckdb.connect(str(data / "warehouse.duckdb"))
+    con.execute("create table customer_mrr_monthly as select 1 as stale")
+    con.execute("create table mrr_movements as select 1 as stale")
+    con.close()
+    result = run("compute", "--ledger", str(tmp_path / "ledger.parquet"), "--as-of", "2023-12",
+                 "--data-dir", str(data))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        views = {r[0] for r in con.execute("select view_name from duckdb_views()").fetchall()}
+        assert {"customer_mrr_monthly", "mrr_movements"} <= views
+        facts, readable = con.execute(
+            "select (select count(*) from customer_mrr_facts),"
+            " (select count(*) from customer_mrr_monthly)"
+        ).fetchone()
+        assert facts == readable > 0
+    finally:
+        con.close()
