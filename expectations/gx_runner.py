@@ -25,6 +25,7 @@ from expectations.catalog import ExpectationSpec, SuiteSpec
 from expectations.dataset import Dataset
 from expectations.merge import exception_message, merge_results
 from expectations.report import ExpectationOutcome, _jsonable
+from nrr.errors import first_line
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home
 
@@ -161,7 +162,7 @@ class GxSession:
                     dataset,
                     spec,
                     success=False,
-                    error=f"audit {spec.audit} failed in DuckDB: {_first_line(exc)}",
+                    error=f"audit {spec.audit} failed in DuckDB: {first_line(exc)}",
                 )
 
         for i, result in gx_results.items():
@@ -336,7 +337,7 @@ def _stream(con, sql: str, batch_rows: int, dataset: Dataset) -> pa.RecordBatchR
         return con.sql(sql).to_arrow_reader(batch_rows)
     except duckdb.Error as exc:
         raise NrrError(
-            f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {_first_line(exc)}"
+            f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {first_line(exc)}"
         ) from exc
 
 
@@ -348,7 +349,7 @@ def _frames(reader: pa.RecordBatchReader, dataset: Dataset):
             yield frame
     except (duckdb.Error, pa.ArrowException) as exc:
         raise NrrError(
-            f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {_first_line(exc)}"
+            f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {first_line(exc)}"
         ) from exc
 
 
@@ -421,8 +422,3 @@ def _examples_markdown(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         lines.append("- " + ", ".join(f"{k}={_jsonable(v)}" for k, v in row.items()))
     return "\n".join(lines)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

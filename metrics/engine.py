@@ -152,6 +152,11 @@ def _packed_line(amount: str, key: str) -> str:
     return f"cast(round({amount} * 100) as bigint) * {MAX_SEGMENT_COMBINATIONS} + {key}"
 
 
+def _line_key(packed: str) -> str:
+    """The segment key of a value packed by `packed_line`."""
+    return f"cast(({packed}) % {MAX_SEGMENT_COMBINATIONS} as integer)"
+
+
 def _at_rate_lag(single_currency: bool, alias: str | None, months: int) -> str:
     """A backbone row's MRR at the rate of `months` earlier (its own MRR in one currency)."""
     prefix = f"{alias}." if alias else ""
@@ -307,6 +312,7 @@ class Engine:
             "band": _band,
             "convert": _convert,
             "packed_line": _packed_line,
+            "line_key": _line_key,
             "at_rate_lag": functools.partial(_at_rate_lag, single_currency),
             "seed": lambda name: str(SEEDS_DIR / f"{name}.csv").replace("'", "''"),
             **_template_helpers(dimensions),

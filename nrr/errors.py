@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message in one line (library errors can span many), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class NrrError(Exception):
     """A problem the user can fix (bad input, missing configuration), not a bug."""
 

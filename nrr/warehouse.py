@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from nrr.errors import NrrError
+from nrr.errors import NrrError, first_line
 from nrr.settings import Settings
 
 WAREHOUSE_ALIAS = "warehouse"
@@ -37,7 +37,7 @@ def attach_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Path
     try:
         con.execute(f"attach '{_sql_path(path)}' as {WAREHOUSE_ALIAS}")
     except duckdb.IOException as exc:
-        raise NrrError(f"cannot open the warehouse {path}: {_first_line(exc)}") from exc
+        raise NrrError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc
     con.execute(f"use {WAREHOUSE_ALIAS}")
     return path
 
@@ -50,7 +50,7 @@ def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:
-        raise NrrError(f"cannot open the warehouse {path}: {_first_line(exc)}") from exc
+        raise NrrError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -69,7 +69,3 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from nrr.cli_options import DataDirOption
+from nrr.errors import first_line
 from nrr.settings import Settings
 
 
@@ -114,8 +115,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         try:
             results.append((name, True, check(settings)))
         except Exception as exc:  # every problem is one line, never a traceback
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            results.append((name, False, message))
+            results.append((name, False, first_line(exc)))
     return results
 
 

@@ -320,26 +320,17 @@ def _deliver(
             )
     stop: str | None = None
     for queued in state.undelivered(destination.name):
-        if stop is not None:
+        waiting = (
+            f"not attempted: {stop}"
+            if stop is not None
+            else "waiting for its summary"
+            if queued.kind == "charts"
+            and not _summary_delivered(state, queued.key, destination.name)
+            else None
+        )
+        if waiting is not None:
             result.outcomes.append(
-                MessageOutcome(
-                    queued.key,
-                    queued.kind,
-                    destination.channel,
-                    "pending",
-                    f"not attempted: {stop}",
-                )
-            )
-            continue
-        if queued.kind == "charts" and not _summary_delivered(state, queued.key, destination.name):
-            result.outcomes.append(
-                MessageOutcome(
-                    queued.key,
-                    queued.kind,
-                    destination.channel,
-                    "pending",
-                    "waiting for its summary",
-                )
+                MessageOutcome(queued.key, queued.kind, destination.channel, "pending", waiting)
             )
             continue
         claim = state.claim(queued.key, destination.name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from nrr.currencies import ISO_4217_CODES
-from nrr.errors import BadRow, LedgerError
+from nrr.errors import BadRow, LedgerError, first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -272,7 +272,7 @@ def _load_parquet(
         described = con.execute(f"describe select * from read_parquet('{escaped}')").fetchall()
     except duckdb.Error as exc:
         raise LedgerError(
-            f"cannot read ledger {path}: not a valid Parquet file ({_first_line(exc)})"
+            f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
         ) from exc
     names = _checked_names([row[0] for row in described], str(path))
     pairs = list(zip(described, names, strict=True))
@@ -293,15 +293,10 @@ def _load_parquet(
         )
     except duckdb.Error as exc:
         raise LedgerError(
-            f"cannot read ledger {path}: not a valid Parquet file ({_first_line(exc)})"
+            f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
         ) from exc
     finally:
         con.execute("drop view if exists _ledger_input")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_ledger_arrow(

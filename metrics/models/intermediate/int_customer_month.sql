@@ -83,10 +83,10 @@ customer_month as (
         {%- for n in windows %}
         cast(sum(line_mrr_at_rate_lag_{{ n }}) as decimal(18, 6)) as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
-        cast(max({{ packed_line("line_mrr", "segment_key") }}) % 1048576 as integer)
+        {{ line_key("max(" ~ packed_line("line_mrr", "segment_key") ~ ")") }}
             as segment_key,
         -- the same lines at last month's rate are what the customer paid last month
-        cast(max({{ packed_line("line_mrr_at_rate_lag_1", "segment_key") }}) % 1048576 as integer)
+        {{ line_key("max(" ~ packed_line("line_mrr_at_rate_lag_1", "segment_key") ~ ")") }}
             as lag_segment_key
     from converted
     group by customer_key, spell_start_idx, month_idx
