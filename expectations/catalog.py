@@ -201,6 +201,7 @@ DOC_ORDER = (
     "stripe_extraction",
     "customer_mrr_monthly",
     "closing_mrr",
+    "customers",
     "mrr_movements",
     "mrr_bridge",
     "retention_windows",

@@ -49,6 +49,7 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("intermediate", "int_mrr_movements"),
     ("marts", "benchmark_bands"),
     ("marts", "customer_segments"),
+    ("marts", "customers"),
     ("marts", "customer_mrr_facts"),
     ("marts", "customer_mrr_monthly"),
     ("marts", "mrr_movement_facts"),
@@ -209,26 +210,35 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
     }
 
 
+def persistent_relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The current database's persistent tables and views: name -> 'table' or 'view'."""
+    return dict(
+        con.execute(
+            "select table_name, 'table' from duckdb_tables()"
+            " where not temporary and database_name = current_database()"
+            " union all select view_name, 'view' from duckdb_views()"
+            " where not temporary and not internal and database_name = current_database()"
+        ).fetchall()
+    )
+
+
 def create_relation(
-    con: duckdb.DuckDBPyConnection, name: str, kind: str, sql: str, *, temporary: bool = False
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    kind: str,
+    sql: str,
+    *,
+    temporary: bool = False,
+    existing: dict[str, str] | None = None,
 ) -> None:
     """Create or replace `name` as a table or a view of `sql`. A persistent object of the
     other kind goes first: a warehouse written by an earlier version may hold a table
-    where this one keeps a view."""
+    where this one keeps a view. `existing` (from `persistent_relations`) saves a catalog
+    query per relation when many are created in a row."""
     if not temporary:
-        other = "view" if kind == "table" else "table"
-        catalog = (
-            "duckdb_views() where view_name"
-            if other == "view"
-            else ("duckdb_tables() where table_name")
-        )
-        found = con.execute(
-            f"select count(*) from {catalog} = ? and not temporary"
-            " and database_name = current_database()",
-            [name],
-        ).fetchall()[0][0]
-        if found:
-            con.execute(f"drop {other} {name}")
+        found = (existing if existing is not None else persistent_relations(con)).get(name)
+        if found is not None and found != kind:
+            con.execute(f"drop {found} {name}")
     con.execute(f"create or replace {'temp ' if temporary else ''}{kind} {name} as\n{sql}")
 
 
@@ -369,9 +379,10 @@ class Engine:
             # The tables users see change together or not at all.
             self.con.execute("begin transaction")
             try:
+                existing = persistent_relations(self.con)
                 for layer, name in MODELS:
                     if layer == "marts":
-                        self._run_model(layer, name, context, result)
+                        self._run_model(layer, name, context, result, existing)
                 for name in MART_TABLES:
                     # (a view over facts has its facts' rows: every segment key is known)
                     counted = FACTS_OF_VIEWS.get(name, name)
@@ -395,10 +406,17 @@ class Engine:
         if name == "int_spell_lines":
             self.con.execute("drop table if exists stg_ledger__revenue_periods")
 
-    def _run_model(self, layer: str, name: str, context: dict, result: BuildResult) -> None:
+    def _run_model(
+        self,
+        layer: str,
+        name: str,
+        context: dict,
+        result: BuildResult,
+        existing: dict[str, str] | None = None,
+    ) -> None:
         started = time.perf_counter()
         sql = self.render(layer, name, context)
-        if self._materialise(layer, name, sql) == "view" and layer == "marts":
+        if self._materialise(layer, name, sql, existing) == "view" and layer == "marts":
             result.views[name] = sql
         result.timings[name] = time.perf_counter() - started
         if name == "int_fx_monthly":
@@ -408,12 +426,14 @@ class Engine:
         if name == "mrr_bridge":
             self._check_bridge()
 
-    def _materialise(self, layer: str, name: str, sql: str) -> str:
+    def _materialise(self, layer: str, name: str, sql: str, existing: dict[str, str] | None) -> str:
         """Create the model as a table or (when its first line says `config: view`) a view."""
         first_line = sql.lstrip().splitlines()[0] if sql.strip() else ""
         kind = "view" if "config: view" in first_line else "table"
         try:
-            create_relation(self.con, name, kind, sql, temporary=layer != "marts")
+            create_relation(
+                self.con, name, kind, sql, temporary=layer != "marts", existing=existing
+            )
         except duckdb.Error as exc:
             raise RuntimeError(f"metric model {layer}/{name}.sql failed: {exc}") from exc
         return kind

@@ -110,7 +110,6 @@ valued as (
 neighbours as (
     select
         customer_key,
-        customer_id,
         month_idx,
         mrr,
         {%- if not single_currency %}

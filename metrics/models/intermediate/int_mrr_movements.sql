@@ -15,7 +15,6 @@ changes as (
     select
         spell_start_idx as month_idx,
         customer_key,
-        customer_id,
         case
             when prev_end_idx is null then 'new'
             when prev_end_idx < spell_start_idx - 1 then 'reactivation'
@@ -43,7 +42,6 @@ churns as (
     select
         spell_end_idx + 1 as month_idx,
         customer_key,
-        customer_id,
         'churn' as movement,
         last_mrr as previous_mrr,
         cast(0 as decimal(18, 6)) as mrr,

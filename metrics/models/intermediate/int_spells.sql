@@ -88,7 +88,6 @@ runs as (
 final as (
     select
         runs.customer_key,
-        customers.customer_id,
         spell_start_idx,
         spell_end_idx,
         cast(last_mrr as decimal(18, 6)) as last_mrr,
@@ -112,7 +111,6 @@ final as (
         cast(run_start_idx as integer) as run_start_idx,
         cast(run_end_idx as integer) as run_end_idx
     from runs
-    inner join int_customers as customers on runs.customer_key = customers.customer_key
 )
 
 select * from final

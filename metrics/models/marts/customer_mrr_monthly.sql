@@ -2,8 +2,9 @@
 -- Customer-month MRR: what every other figure is built from, one row per customer and month
 -- with MRR > 0 (a customer absent in a month has MRR 0). `month` is the first day of the
 -- month; `mrr` is in reporting currency at that month's rate, as of the month's last instant.
--- A view: the rows are stored once in customer_mrr_facts, the segment texts once per
--- combination in customer_segments, and the ACV band follows from the MRR.
+-- A view: the rows are stored once in customer_mrr_facts, the customer ids and cohorts once
+-- per customer in customers, the segment texts once per combination in customer_segments,
+-- and the ACV band follows from the MRR.
 
 with facts as (
     select * from customer_mrr_facts
@@ -12,15 +13,16 @@ with facts as (
 final as (
     select
         facts.month,
-        facts.customer_id,
+        customers.customer_id,
         facts.mrr,
         segments.currency,
         {%- for dim in attributes %}
         segments.{{ q(dim) }},
         {%- endfor %}
         {{ acv_band("facts.mrr") }} as acv_band,
-        facts.cohort_month
+        customers.cohort_month
     from facts
+    inner join customers on facts.customer_key = customers.customer_key
     inner join customer_segments as segments on facts.segment_key = segments.segment_key
 )
 

@@ -1,5 +1,5 @@
--- MRR movements, compactly: one row per customer and month whose MRR changed, its segment
--- as a key into customer_segments; mrr_movements is the readable view over both. Amounts
+-- MRR movements, compactly: one row per customer and month whose MRR changed, the customer
+-- as its key into customers and its segment as a key into customer_segments; mrr_movements is the readable view over both. Amounts
 -- in reporting currency, both sides at the opening month's rate. See int_mrr_movements for
 -- the rules.
 
@@ -10,7 +10,7 @@ with movements as (
 final as (
     select
         {{ month_date("movements.month_idx") }} as month,
-        movements.customer_id,
+        movements.customer_key,
         movements.movement,
         cast(movements.amount as double) as amount,
         cast(movements.previous_mrr as double) as previous_mrr,
