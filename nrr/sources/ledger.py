@@ -156,6 +156,20 @@ def native_kinds(arrow_table: pa.Table) -> dict[str, str]:
     return kinds
 
 
+# The parsed columns, the kind each holds and the name of its trimmed text.
+PARSED_COLUMNS = {"start_date": ("date", "start_text"), "end_date": ("date", "end_text"),
+                  "mrr": ("number", "mrr_text")}  # fmt: skip
+
+
+def typed_natively(native: dict[str, str], present: set[str]) -> set[str]:
+    """The parsed columns a typed file (Parquet) already stores as the kind they hold."""
+    return {
+        column
+        for column, (kind, _) in PARSED_COLUMNS.items()
+        if column in present and native.get(column) == kind
+    }
+
+
 def typed_rows_sql(
     relation: str,
     present: set[str],
@@ -168,44 +182,59 @@ def typed_rows_sql(
     `mrr_text`, `currency_text`, `churn_kind_text`), the attributes, and the parsed
     `start_date`, `end_date` (null when unparsable) and `mrr` (exact decimal). The loader
     and the data-quality gate (expectations/ledger_input.py) both read ledgers through it.
-    `native` names columns stored as dates or numbers (see `native_kinds`).
+    `native` names columns stored as dates or numbers (see `native_kinds`): those stored as
+    the kind they hold are typed directly and have no text column (`value_text` gives the
+    text where a message needs it), which spares a cast of every row to text and back.
     """
-    native = native or {}
+    natively = typed_natively(native or {}, present)
     attribute_sql = "".join(
         f",\n                {_text(name, present)} as {_quote(name)}" for name in attributes
     )
+    columns = "".join(
+        f",\n                {_quote(column)} as _native_{column}"
+        if column in natively
+        else f",\n                {_text(column, present)} as {text}"
+        for column, (_, text) in PARSED_COLUMNS.items()
+    )
 
-    def parsed(column: str, text: str, kind: str) -> str:
-        if native.get(column) == "date":
-            return f"cast(_native_{column} as date)"
-        if native.get(column) == "number" and kind == "number":
+    def parsed(column: str) -> str:
+        kind, text = PARSED_COLUMNS[column]
+        if column in natively:
+            if kind == "date":
+                return f"cast(_native_{column} as date)"
             return f"try_cast(_native_{column} as decimal(18, 6))"
         return _as_date(text) if kind == "date" else f"try_cast({text} as decimal(18, 6))"
 
-    natives = "".join(
-        f", {_quote(column)} as _native_{column}"
-        for column in ("start_date", "end_date", "mrr")
-        if column in native and column in present
-    )
     return f"""
         with raw as (
             select
                 {ROW_COLUMN},
-                {_text("customer_id", present)} as customer_id_text,
-                {_text("start_date", present)} as start_text,
-                {_text("end_date", present)} as end_text,
-                {_text("mrr", present)} as mrr_text,
+                {_text("customer_id", present)} as customer_id_text{columns},
                 lower({_text("currency", present)}) as currency_text,
-                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}{natives}
+                lower({_text("churn_kind", present)}) as churn_kind_text{attribute_sql}
             from {relation}
         )
         select
             *,
-            {parsed("start_date", "start_text", "date")} as start_date,
-            {parsed("end_date", "end_text", "date")} as end_date,
-            {parsed("mrr", "mrr_text", "number")} as mrr
+            {parsed("start_date")} as start_date,
+            {parsed("end_date")} as end_date,
+            {parsed("mrr")} as mrr
         from raw
     """
+
+
+def value_text(column: str, natively: set[str]) -> str:
+    """SQL for a parsed column's text as the file holds it (see `typed_rows_sql`)."""
+    if column in natively:
+        return f"cast(_native_{column} as varchar)"
+    return PARSED_COLUMNS[column][1]
+
+
+def value_missing(column: str, natively: set[str]) -> str:
+    """SQL that is true where a parsed column is empty (see `typed_rows_sql`)."""
+    if column in natively:
+        return f"_native_{column} is null"
+    return f"{PARSED_COLUMNS[column][1]} is null"
 
 
 def normalised_arrow(path: Path) -> pa.Table:
@@ -348,6 +377,14 @@ def _load_registered(
     codes = ", ".join(f"'{code}'" for code in sorted(ISO_4217_CODES))
     kinds = ", ".join(f"'{kind}'" for kind in CHURN_KINDS)
     attribute_select = "".join(f", {_quote(name)}" for name in attributes)
+    natively = typed_natively(native, present)
+
+    def text(column: str) -> str:
+        return value_text(column, natively)
+
+    def missing(column: str) -> str:
+        return value_missing(column, natively)
+
     con.execute(
         f"""
         create or replace temp table {table} as
@@ -362,15 +399,17 @@ def _load_registered(
             {ROW_COLUMN},
             case
                 when customer_id_text is null then 'customer_id is missing'
-                when start_text is null then 'start_date is missing'
-                when start_date is null then 'start_date ' || start_text || ' is not a date'
-                when end_text is not null and end_date is null
-                    then 'end_date ' || end_text || ' is not a date'
-                when mrr_text is null then 'mrr is missing'
-                when mrr is null then 'mrr ' || mrr_text || ' is not a number'
-                when mrr < 0 then 'mrr ' || mrr_text || ' is negative'
+                when {missing("start_date")} then 'start_date is missing'
+                when start_date is null
+                    then 'start_date ' || {text("start_date")} || ' is not a date'
+                when not {missing("end_date")} and end_date is null
+                    then 'end_date ' || {text("end_date")} || ' is not a date'
+                when {missing("mrr")} then 'mrr is missing'
+                when mrr is null then 'mrr ' || {text("mrr")} || ' is not a number'
+                when mrr < 0 then 'mrr ' || {text("mrr")} || ' is negative'
                 when end_date is not null and end_date < start_date
-                    then 'end_date ' || end_text || ' is before start_date ' || start_text
+                    then 'end_date ' || {text("end_date")} || ' is before start_date '
+                        || {text("start_date")}
                 when currency_text is not null and currency_text not in ({codes})
                     then 'currency ' || currency_text || ' is not an ISO 4217 code'
                 when churn_kind_text is not null and churn_kind_text not in ({kinds})

@@ -93,6 +93,59 @@ def test_parquet_ledger_with_native_types_and_currency_default(tmp_path):
     ]
 
 
+def test_bad_rows_of_a_typed_parquet_ledger_are_reported_in_the_file_s_own_values(tmp_path):
+    """Dates and numbers a Parquet file stores natively are typed without a trip through
+    text, and a bad one is still named by its value and row."""
+    path = tmp_path / "ledger.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["ok", "late", "neg", "nostart", "nomrr", "nan", "mixed"],
+                "start_date": pa.array(
+                    [date(2024, 1, 1), date(2024, 2, 1), date(2024, 1, 1), None]
+                    + [date(2024, 1, 1)] * 3
+                ),
+                "end_date": pa.array(
+                    [None, date(2024, 1, 1), None, None, None, None, None], pa.date32()
+                ),
+                "mrr": [10.0, 10.0, -2.5, 10.0, None, float("nan"), 1e30],
+                "currency": ["usd"] * 7,
+            }
+        ),
+        path,
+    )
+    with pytest.raises(LedgerError) as caught:
+        _load(path)
+    reasons = {bad.row: bad.reason for bad in caught.value.bad_rows}
+    assert reasons == {
+        2: "end_date 2024-01-01 is before start_date 2024-02-01",
+        3: "mrr -2.5 is negative",
+        4: "start_date is missing",
+        5: "mrr is missing",
+        6: "mrr nan is not a number",
+        7: "mrr 1e+30 is not a number",
+    }
+
+
+def test_a_parquet_column_of_the_wrong_type_is_read_as_text(tmp_path):
+    """A number where a date belongs (or a date where an amount does) is parsed from its
+    text, like a CSV value, and refused with that text."""
+    path = tmp_path / "ledger.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["a"],
+                "start_date": [20240101],
+                "mrr": pa.array([date(2024, 1, 1)]),
+            }
+        ),
+        path,
+    )
+    with pytest.raises(LedgerError) as caught:
+        _load(path)
+    assert [bad.reason for bad in caught.value.bad_rows] == ["start_date 20240101 is not a date"]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
