@@ -14,9 +14,12 @@ FIRST_MONTH = date(2023, 1, 1)
 MONTHS = 24  # 2023-01 .. 2024-12
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def prefect_api(tmp_path_factory):
-    """One real Prefect API (SQLite-backed local server) for every flow test."""
+    """One real Prefect API (SQLite-backed local server) for every flow test. Torn down
+    when the flow tests end: its events websocket pings (calling the global `random`) from
+    a background thread, which hypothesis reports when it lands inside a draw of a later
+    property test."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
