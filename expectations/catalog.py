@@ -201,7 +201,7 @@ DOC_ORDER = (
     "stripe_extraction",
     "customer_mrr_monthly",
     "closing_mrr",
-    "customers",
+    "customer_cohorts",
     "mrr_movements",
     "mrr_bridge",
     "retention_windows",

@@ -34,7 +34,7 @@ OUTPUT_DATASETS = (
         ("customer_id", "month"),
     ),
     Dataset("closing_mrr", "validation_closing_mrr", "closing_mrr", ("customer_id",)),
-    Dataset("customers", "customers", "customers", ("customer_key",)),
+    Dataset("customer_cohorts", "customer_cohorts", "customer_cohorts", ("customer_key",)),
     Dataset("mrr_movements", "mrr_movements", "mrr_movements", ("customer_id", "month")),
     Dataset("mrr_bridge", "mrr_bridge", "mrr_bridge", ("month", "dimension", "segment")),
     Dataset(

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from metrics.engine import MART_TABLES, BuildResult, EngineParams, build, create_relation
+from metrics.engine import (
+    MART_TABLES,
+    BuildResult,
+    EngineParams,
+    build,
+    create_relation,
+    persistent_relations,
+)
 from nrr.errors import BadRow, NrrError
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint
@@ -273,11 +280,13 @@ def open_marts(marts_dir: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, marts_dir: Path) -> None:
+def _create_views(
+    con: duckdb.DuckDBPyConnection, marts_dir: Path, existing: dict[str, str] | None = None
+) -> None:
     """The marts that are views over other marts, from the SQL staged next to them."""
     for view in sorted(marts_dir.glob(f"*{VIEW_SUFFIX}")):
         name = view.name.removesuffix(VIEW_SUFFIX)
-        create_relation(con, name, "view", view.read_text())
+        create_relation(con, name, "view", view.read_text(), existing=existing)
 
 
 def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
@@ -287,12 +296,17 @@ def load_marts(settings: Settings, marts_dir: Path) -> list[str]:
     try:
         con.execute("begin transaction")
         try:
+            existing = persistent_relations(con)
             for parquet in tables:
                 escaped = str(parquet).replace("'", "''")
                 create_relation(
-                    con, parquet.stem, "table", f"select * from read_parquet('{escaped}')"
+                    con,
+                    parquet.stem,
+                    "table",
+                    f"select * from read_parquet('{escaped}')",
+                    existing=existing,
                 )
-            _create_views(con, Path(marts_dir))
+            _create_views(con, Path(marts_dir), existing)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -179,7 +179,8 @@ def typed_rows_sql(
     """The ledger's parsing rules, once: raw text per column, then typed values.
 
     Columns: `_row`, the trimmed texts (`customer_id_text`, `start_text`, `end_text`,
-    `mrr_text`, `currency_text`, `churn_kind_text`), the attributes, and the parsed
+    `mrr_text`, `currency_text`, `churn_kind_text`; see below for typed files), the
+    attributes, and the parsed
     `start_date`, `end_date` (null when unparsable) and `mrr` (exact decimal). The loader
     and the data-quality gate (expectations/ledger_input.py) both read ledgers through it.
     `native` names columns stored as dates or numbers (see `native_kinds`): those stored as

@@ -112,17 +112,17 @@ DEFECTS = {
             CLOSING_MATCHES: Severity.CRITICAL,
         },
     ),
-    "customer missing from customers": (
+    "customer missing from customer_cohorts": (
         # (a customer whose rows no other defect touches: none in 2023-03 or 2023-06)
-        """delete from customers where customer_key = (
+        """delete from customer_cohorts where customer_key = (
                select max(customer_key) from customer_mrr_facts
                where month = date '2023-09-01' and customer_key not in (
                    select customer_key from customer_mrr_facts
                    where month in (date '2023-03-01', date '2023-06-01')))""",
         {
-            "customers: every customer-month's customer is in customers "
+            "customer_cohorts: every customer-month's customer is in customer_cohorts "
             "(else customer_mrr_monthly drops it)": Severity.CRITICAL,
-            "customers: every movement's customer is in customers "
+            "customer_cohorts: every movement's customer is in customer_cohorts "
             "(else mrr_movements drops it)": Severity.CRITICAL,
             CLOSING_MATCHES: Severity.CRITICAL,
         },
@@ -190,7 +190,7 @@ def test_staged_marts_as_views_over_parquet_are_validated(tmp_path, clean_wareho
     con = duckdb.connect(str(clean_warehouse), read_only=True)
     try:
         for table in ("customer_mrr_monthly", "mrr_movements", "mrr_bridge",
-                      "retention_windows", "cohort_retention", "customers",
+                      "retention_windows", "cohort_retention", "customer_cohorts",
                       "customer_mrr_facts", "mrr_movement_facts"):  # fmt: skip
             con.execute(f"copy {table} to '{marts / table}.parquet' (format parquet)")
     finally:

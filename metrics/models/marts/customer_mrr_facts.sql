@@ -1,5 +1,5 @@
 -- Customer-month MRR, compactly: one row per customer and month with MRR > 0, the customer
--- as its key into customers and its segment as a key into customer_segments.
+-- as its key into customer_cohorts and its segment as a key into customer_segments.
 -- customer_mrr_monthly is the readable view over the three. `month` is the first day of the
 -- month; `mrr` is in reporting currency at that month's rate, as of the month's last instant.
 

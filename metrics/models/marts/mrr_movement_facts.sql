@@ -1,5 +1,6 @@
 -- MRR movements, compactly: one row per customer and month whose MRR changed, the customer
--- as its key into customers and its segment as a key into customer_segments; mrr_movements is the readable view over both. Amounts
+-- as its key into customer_cohorts and its segment as a key into customer_segments;
+-- mrr_movements is the readable view over the three. Amounts
 -- in reporting currency, both sides at the opening month's rate. See int_mrr_movements for
 -- the rules.
 

@@ -1,7 +1,8 @@
--- One row per customer of the ledger: the integer key the fact tables carry, the customer's
--- id as the ledger spells it, and its acquisition cohort (first month with MRR > 0; null
--- for a customer that never paid). Ids are stored once here instead of on every
--- customer-month: customer_mrr_monthly and mrr_movements join them back.
+-- One row per customer with MRR > 0 in some month up to the as-of month: the integer key
+-- the fact tables carry (rebuilt by every compute: join on it, never store it), the
+-- customer's id as the ledger spells it, and its acquisition cohort (first month with
+-- MRR > 0). Ids are stored once here instead of on every customer-month:
+-- customer_mrr_monthly and mrr_movements join them back.
 
 with cohorts as (
     select customer_key, first_month_idx
