@@ -22,6 +22,7 @@ from expectations.catalog import load_suite
 from expectations.dataset import Dataset
 from expectations.report import CloseStats, ExpectationOutcome, ValidationReport
 from nrr.currencies import ISO_4217_CODES
+from nrr.relations import persistent_relations
 from nrr.settings import Settings
 
 VALIDATION_DIR = "validation"
@@ -128,7 +129,7 @@ def validate_outputs(
     from nrr.errors import NrrError
 
     window = CloseWindow.for_month(as_of, settings.timezone, now)
-    present = _relations(con)
+    present = persistent_relations(con)
     missing = [d.relation for d in OUTPUT_DATASETS if d.name != "closing_mrr"
                if d.relation not in present]  # fmt: skip
     if missing:
@@ -255,18 +256,6 @@ def _write_parameters(
         "create or replace temp table iso_currencies as select unnest(?::varchar[]) as code",
         [sorted(ISO_4217_CODES)],
     )
-
-
-def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Tables and views of the connection (staged marts are views over Parquet files)."""
-    rows = con.execute(
-        """
-        select table_name from duckdb_tables() where not temporary
-        union all
-        select view_name from duckdb_views() where not internal and not temporary
-        """
-    ).fetchall()
-    return {row[0] for row in rows}
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -26,6 +26,7 @@ from jinja2 import (
 )
 
 from nrr.errors import BridgeError, FxRateError, NrrError
+from nrr.relations import persistent_relations
 
 MODELS_DIR = Path(__file__).parent / "models"
 MACROS_FILE = MODELS_DIR / "macros.sql"
@@ -208,19 +209,6 @@ def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., st
         "segment_label": segment_label,
         "grouping_sets": grouping_sets,
     }
-
-
-def persistent_relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The persistent tables and views of the current database and schema (where models are
-    created): name -> 'table' or 'view'."""
-    here = "database_name = current_database() and schema_name = current_schema()"
-    return dict(
-        con.execute(
-            f"select table_name, 'table' from duckdb_tables() where not temporary and {here}"
-            " union all select view_name, 'view' from duckdb_views()"
-            f" where not temporary and not internal and {here}"
-        ).fetchall()
-    )
 
 
 def create_relation(

@@ -21,9 +21,9 @@ from metrics.engine import (
     EngineParams,
     build,
     create_relation,
-    persistent_relations,
 )
 from nrr.errors import BadRow, NrrError
+from nrr.relations import persistent_relations
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint
 from nrr.sources.fx import load_fx_rates

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from nrr.errors import NrrError, first_line
+from nrr.relations import persistent_relations
 from nrr.settings import Settings
 
 WAREHOUSE_ALIAS = "warehouse"
@@ -55,16 +56,7 @@ def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """A persistent table or view of that name (staged marts are views over Parquet)."""
-    return bool(
-        con.execute(
-            """select count(*) from (
-                   select table_name as name from duckdb_tables() where not temporary
-                   union all
-                   select view_name from duckdb_views() where not internal and not temporary
-               ) where name = ?""",
-            [name],
-        ).fetchone()[0]
-    )
+    return name in persistent_relations(con)
 
 
 def _sql_path(path: Path) -> str:
