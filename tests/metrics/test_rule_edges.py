@@ -171,9 +171,7 @@ BRIDGE_ROWS = [
 def test_the_bridge_error_names_the_same_row_whatever_the_row_order(order):
     con = duckdb.connect(":memory:")
     con.execute(f"create table mrr_bridge ({BRIDGE_COLUMNS})")
-    con.executemany(
-        "insert into mrr_bridge values (?, ?, ?, ?)", [BRIDGE_ROWS[i] for i in order]
-    )
+    con.executemany("insert into mrr_bridge values (?, ?, ?, ?)", [BRIDGE_ROWS[i] for i in order])
     engine = Engine(con, EngineParams(as_of=date(2024, 4, 1)))
     with pytest.raises(BridgeError) as raised:
         engine._check_bridge()
