@@ -274,3 +274,47 @@ def test_a_window_across_a_native_increase_shows_only_the_increase():
     row = window_row(con, date(2024, 4, 1), 3)
     assert (row["start_mrr"], row["expansion"], row["nrr"]) == pytest.approx((110.0, 55.0, 1.5))
     assert movements(con, "grow")[1] == ("2024-04", "grow", "expansion", pytest.approx(50.0))
+
+
+# ---------------------------------------------------------------------------------------
+# cohorts: every figure of every cell against the literal reading (tests/metrics/reference.py)
+
+COHORT_LEDGER = [
+    # the January cohort: one grows, one shrinks, one leaves, one leaves and comes back
+    {"customer_id": "grow", "start_date": "2024-01-01", "end_date": "2024-03-01", "mrr": 100},
+    {"customer_id": "grow", "start_date": "2024-03-01", "mrr": 180},
+    {"customer_id": "shrink", "start_date": "2024-01-01", "end_date": "2024-02-01", "mrr": 200},
+    {"customer_id": "shrink", "start_date": "2024-02-01", "mrr": 120},
+    {"customer_id": "leave", "start_date": "2024-01-01", "end_date": "2024-04-01", "mrr": 50},
+    {"customer_id": "back", "start_date": "2024-01-01", "end_date": "2024-02-01", "mrr": 40},
+    {"customer_id": "back", "start_date": "2024-04-01", "mrr": 70},
+    # a March cohort of one that only grows: its GRR stays 100%
+    {"customer_id": "late", "start_date": "2024-03-01", "end_date": "2024-05-01", "mrr": 10},
+    {"customer_id": "late", "start_date": "2024-05-01", "mrr": 30},
+]
+
+
+@pytest.mark.parametrize("policy", ["exclude", "include"])
+def test_cohort_cells_match_the_literal_reading_figure_by_figure(policy):
+    from tests.metrics import reference
+
+    as_of = date(2024, 6, 1)
+    con, _ = run_engine(COHORT_LEDGER, as_of, policy=policy)
+    expected_mrr = reference.customer_month_mrr(
+        COHORT_LEDGER, range(2024 * 12, reference.month_index(as_of) + 1)
+    )
+    expected = reference.cohort_windows(expected_mrr, reference.month_index(as_of), policy)
+    cursor = con.execute(
+        """select cohort_month, age_months, customers, retained_customers, start_mrr, mrr,
+                  expansion, contraction, churn, reactivated_mrr, nrr, grr
+           from cohort_retention order by all"""
+    )
+    cells = {(reference.month_index(row[0]), row[1]): row[2:] for row in cursor.fetchall()}
+    assert cells.keys() == expected.keys()
+    for key, w in expected.items():
+        end = w.start + w.expansion - w.contraction - w.churn
+        assert cells[key] == pytest.approx(
+            (w.cohort, w.retained, float(w.start), float(end), float(w.expansion),
+             float(w.contraction), float(w.churn), float(w.reactivated), w.nrr, w.grr)
+        ), key  # fmt: skip
+        assert cells[key][-1] <= 1.0, key  # GRR never above 100%
