@@ -301,18 +301,21 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
     """(fingerprint, code) pairs each month already has a snapshot for (for skipping)."""
     if not settings.warehouse_path.is_file():
         return {}
-    con = read_warehouse(settings)
-    try:
-        if not _has_table(con, "snapshots"):
-            return {}
-        rows = con.execute(
-            """select period, input_fingerprint, code_version from snapshots
-               union select period, input_fingerprint, code_version from snapshot_checks"""
-            if _has_table(con, "snapshot_checks")
-            else "select period, input_fingerprint, code_version from snapshots"
-        ).fetchall()
-    finally:
-        con.close()
+    # under the writers' lock: a read-only connection cannot open while a writer (another
+    # close in this process, say) holds the file open for writing
+    with warehouse_lock(settings):
+        con = read_warehouse(settings)
+        try:
+            if not _has_table(con, "snapshots"):
+                return {}
+            rows = con.execute(
+                """select period, input_fingerprint, code_version from snapshots
+                   union select period, input_fingerprint, code_version from snapshot_checks"""
+                if _has_table(con, "snapshot_checks")
+                else "select period, input_fingerprint, code_version from snapshots"
+            ).fetchall()
+        finally:
+            con.close()
     result: dict[date, set[tuple[str, str]]] = {}
     for period, fingerprint, code in rows:
         result.setdefault(period, set()).add((fingerprint, code))
@@ -323,17 +326,18 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
     """The stats of the latest published month before `before` (volume checks baseline)."""
     if not settings.warehouse_path.is_file():
         return None
-    con = read_warehouse(settings)
-    try:
-        if not _has_table(con, "snapshots"):
-            return None
-        row = con.execute(
-            """select period, stats from snapshots where period < ?
-               order by period desc, version desc limit 1""",
-            [before],
-        ).fetchone()
-    finally:
-        con.close()
+    with warehouse_lock(settings):  # (see published_fingerprints)
+        con = read_warehouse(settings)
+        try:
+            if not _has_table(con, "snapshots"):
+                return None
+            row = con.execute(
+                """select period, stats from snapshots where period < ?
+                   order by period desc, version desc limit 1""",
+                [before],
+            ).fetchone()
+        finally:
+            con.close()
     if not row:
         return None
     stats = json.loads(row[1]) if row[1] else {}
