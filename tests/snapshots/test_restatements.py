@@ -83,12 +83,14 @@ def test_every_figure_that_moved_is_restated_and_nothing_else(staged, tmp_path):
     assert {"nrr", "grr", "churn", "start_mrr", "end_mrr", "logo_retention"} <= set(columns)
 
     def move_one_figure_per_row(table: pa.Table) -> pa.Table:
-        # figure column j moves in row j (cycling over the rows): every one moves somewhere
+        # figure column j moves in row j (cycling over the rows): every one moves somewhere,
+        # by the smallest step of its type (a millionth for amounts and ratios)
         data = table.to_pydict()
         for j, column in enumerate(columns):
             i = j % table.num_rows
+            step = 1 if pa.types.is_integer(table.schema.field(column).type) else 1e-6
             value = data[column][i]
-            data[column][i] = 1 if value is None else value + 1
+            data[column][i] = step if value is None else value + step
         return pa.table(data, schema=table.schema)
 
     changed = _second_version(v1, tmp_path / "v2", move_one_figure_per_row)
