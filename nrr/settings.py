@@ -201,6 +201,14 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
+    @field_validator("data_dir", "fx_rates_path")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        """Relative paths are resolved once, here, against the working directory: every
+        later consumer (Great Expectations, DuckDB, a Prefect worker's subprocess) gets the
+        same absolute path whatever its own working directory."""
+        return None if value is None else Path(os.path.abspath(value.expanduser()))
+
     @field_validator("reporting_currency")
     @classmethod
     def _currency_code(cls, value: str) -> str:
