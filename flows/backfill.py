@@ -6,6 +6,7 @@ month does not lose the others; re-running finishes the rest), quiet on Slack un
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from flows.common import (
     previous_close_stats,
     step,
 )
+from flows.limits import exclusive, lake_limit, publish_limit
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
@@ -87,10 +89,17 @@ def backfill(
     run_dir = settings.data_dir / "runs" / f"backfill-{run_id}"
     log = logger()
 
-    ledger_path = Path(ledger) if ledger else step("stage-ledger", stage_ledger, settings, run_dir)
     baseline = previous_close_stats(settings, last)
     source = Path(ledger) if ledger else None
-    inputs = step("validate-inputs", validate_inputs, settings, last, source, baseline)
+    # the lake is read by one run at a time (never while an extraction writes it)
+    lake = (
+        contextlib.nullcontext()
+        if ledger
+        else exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)
+    )
+    with lake:
+        ledger_path = source or step("stage-ledger", stage_ledger, settings, run_dir)
+        inputs = step("validate-inputs", validate_inputs, settings, last, source, baseline)
     if inputs.blocking:
         names = "; ".join(o.headline() for o in inputs.blocking[:5])
         raise StepFailed("validate-inputs", f"critical data-quality failure(s): {names}")
@@ -118,7 +127,10 @@ def backfill(
             outcomes[key] = f"failed: {failed[month]}"
             continue
         try:
-            result = publish_snapshot(settings, staged[month].directory, run_id)
+            with exclusive(
+                publish_limit(month), f"publishing {key}", settings.lock_timeout_seconds
+            ):
+                result = publish_snapshot(settings, staged[month].directory, run_id)
         except Exception as exc:
             failed[month] = f"{type(exc).__name__}: {exc}"
             outcomes[key] = f"failed: {failed[month]}"
