@@ -26,7 +26,12 @@ from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
 from tasks.common import StepFailed, logger
-from tasks.compute import compute_backfill_months, fingerprint_months, stage_ledger
+from tasks.compute import (
+    compute_backfill_months,
+    fingerprint_months,
+    prune_run_outputs,
+    stage_ledger,
+)
 from tasks.notify import build_report, notify_close
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs
@@ -151,6 +156,7 @@ def backfill(
         "outcomes": dict(sorted(outcomes.items())),
     }
     _artifact(report)
+    prune_run_outputs(settings)
     if failed:
         listed = ", ".join(f"{m:%Y-%m}" for m in sorted(failed))
         raise StepFailed("backfill", f"{len(failed)} month(s) failed ({listed}); the others are "

@@ -14,18 +14,25 @@ from flows.common import (
     previous_close_stats,
     step,
 )
+from flows.failure_alert import alert_close_failed
 from flows.limits import exclusive, lake_limit, publish_limit
 from flows.names import close_run_name, default_close_month
 from nrr.locking import warehouse_lock
 from tasks.common import StepFailed, logger
-from tasks.compute import compute_close, load_warehouse
+from tasks.compute import compute_close, load_warehouse, prune_run_outputs
 from tasks.extract import extract_stripe
 from tasks.notify import build_report, notify_blocked, notify_close, publish_artifacts
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs, validate_outputs
 
 
-@flow(name="monthly-close", flow_run_name=close_run_name, timeout_seconds=6 * 3600)
+@flow(
+    name="monthly-close",
+    flow_run_name=close_run_name,
+    timeout_seconds=6 * 3600,
+    on_failure=[alert_close_failed],
+    on_crashed=[alert_close_failed],
+)
 def monthly_close(
     month: str | None = None,
     ledger: str | None = None,
@@ -75,6 +82,7 @@ def monthly_close(
     summary = step("report", build_report, settings, published, warnings)
     delivery = step("notify", notify_close, settings, summary) if notify else None
     publish_artifacts(summary, published, summary.report_path)
+    prune_run_outputs(settings)
     return {
         "period": f"{period:%Y-%m}",
         "outcome": published.outcome,
