@@ -65,6 +65,14 @@ create table if not exists snapshot_restatements (
     new_value double,
     delta double
 );
+create table if not exists snapshot_followups (
+    snapshot_id varchar primary key,
+    period date not null,
+    version integer not null,
+    notify boolean not null,
+    created_at timestamp not null,
+    completed_at timestamp
+);
 create table if not exists snapshot_checks (
     checked_at timestamp not null,
     run_id varchar not null,
@@ -216,22 +224,38 @@ def _figures_differ(con: duckdb.DuckDBPyConnection, previous_id: str, staged: Pa
 
 
 def publish_staged_month(
-    settings: Settings, staged: Path, *, run_id: str | None = None
+    settings: Settings,
+    staged: Path,
+    *,
+    run_id: str | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
-    """Publish the staged figures of one month as its next snapshot version, if they moved."""
+    """Publish the staged figures of one month as its next snapshot version, if they moved.
+
+    Implausible figures (nrr/snapshots/plausibility.py) raise ImplausibleClose unless
+    `confirm_implausible`; then the confirmation is recorded in the snapshot's stats.
+    `follow_up` (True: report and Slack messages, False: report only) records, in the same
+    transaction, that the new version still needs them (nrr/snapshots/followups.py)."""
     staged = Path(staged)
     meta = read_meta(staged)
     run_id = run_id or uuid.uuid4().hex[:12]
     with warehouse_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path))
         try:
-            return _publish(con, meta, staged, run_id)
+            return _publish(con, meta, staged, run_id, settings, confirm_implausible, follow_up)
         finally:
             con.close()
 
 
 def _publish(
-    con: duckdb.DuckDBPyConnection, meta: MonthMeta, staged: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    meta: MonthMeta,
+    staged: Path,
+    run_id: str,
+    settings: Settings | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
     ensure_schema(con)
     period = meta.period
@@ -242,6 +266,12 @@ def _publish(
         return PublishResult(period, "unchanged", known, version,
                              message=f"{period:%Y-%m}: inputs and code unchanged since {known}; "
                              "nothing written")  # fmt: skip
+    if settings is not None:
+        from nrr.snapshots.plausibility import check_publication, confirmation_record
+
+        jumps = check_publication(con, settings, meta, staged, confirmed=confirm_implausible)
+        if jumps:
+            meta.stats["plausibility_confirmed"] = confirmation_record(jumps)
     for table, file in FIGURE_TABLES.items():
         _ensure_figure_table(con, table, staged / file)
     latest = latest_snapshot(con, period)
@@ -283,6 +313,11 @@ def _publish(
                 [[snapshot_id, previous_id, period, r.window_months, r.dimension, r.segment,
                   r.metric, r.old, r.new, r.delta] for r in restated],
             )  # fmt: skip
+        if follow_up is not None:
+            con.execute(
+                "insert into snapshot_followups values (?, ?, ?, ?, ?, null)",
+                [snapshot_id, period, version, follow_up, now],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
