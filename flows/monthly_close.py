@@ -20,7 +20,7 @@ from flows.names import close_run_name, default_close_month
 from nrr.locking import warehouse_lock
 from tasks.common import StepFailed, logger
 from tasks.compute import compute_close, load_warehouse, prune_run_outputs
-from tasks.extract import extract_stripe
+from tasks.extract import extract_with_retries
 from tasks.notify import build_report, notify_blocked, notify_close, publish_artifacts
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs, validate_outputs
@@ -60,7 +60,7 @@ def monthly_close(
     # the lake is read (and first extracted) by one run at a time: never half-written
     with _lake(settings, ledger_path):
         if ledger_path is None and (extract or (extract is None and settings.stripe_api_key)):
-            step("extract", extract_stripe, settings, full_extract)
+            step("extract", extract_with_retries(settings), settings, full_extract)
         inputs = step("validate-inputs", validate_inputs, settings, period, ledger_path, previous)
         if inputs.blocking:
             _block(settings, period, inputs, notify, "validate-inputs")
