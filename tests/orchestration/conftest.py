@@ -60,7 +60,12 @@ class PrefectServer:
         return base
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
-        response = httpx.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        """One REST call; retried on 502/503 as Prefect's own client does (SQLite busy)."""
+        for attempt in range(8):
+            response = httpx.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+            if response.status_code not in (502, 503):
+                break
+            time.sleep(0.5 * (attempt + 1))
         response.raise_for_status()
         return response
 

@@ -13,6 +13,9 @@ process worker, the local Stripe and Slack servers.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -239,3 +242,13 @@ def test_a_close_with_stripe_unreachable_fails_and_alerts_once(prefect_server, s
     again = notify_failed(settings, month, run_id, "extract", "again", None)
     assert [o.status for o in again.outcomes] == ["already-delivered"]
     assert len(alerts()) == 1
+
+
+def test_deploy_without_a_server_says_what_to_do(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path)
+    result = subprocess.run([str(Path(sys.executable).parent / "nrr"), "deploy", "--work-pool",
+                             POOL], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert "PREFECT_API_URL is not set" in result.stderr and "Traceback" not in result.stderr
