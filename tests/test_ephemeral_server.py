@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,9 +19,17 @@ from sandbox.ledger_generator import generate_ledger, write_ledger
 pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 
 
+SERVER_MARKS = ("nrr.ephemeral", "prefect.server.api.server:create_app")  # ours, Prefect's
+
+
 def _servers_of(parent: int) -> list[psutil.Process]:
-    return [p for p in psutil.Process(parent).children(recursive=True)
-            if "nrr.ephemeral" in " ".join(p.cmdline())]  # fmt: skip
+    """Prefect API servers started by `parent` (its own ephemeral one or nrr's)."""
+    found = []
+    for child in psutil.Process(parent).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(mark in " ".join(child.cmdline()) for mark in SERVER_MARKS):
+                found.append(child)
+    return found
 
 
 def test_the_temporary_server_dies_with_nrr(tmp_path):
