@@ -26,7 +26,8 @@ from nrr.errors import NrrError
 WATCH_SECONDS = 0.5
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -40,7 +41,7 @@ def prefect_api() -> Iterator[str | None]:
     if PREFECT_API_URL.value():
         yield PREFECT_API_URL.value()
         return
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PREFECT_UI_ENABLED": "0",
@@ -53,7 +54,7 @@ def prefect_api() -> Iterator[str | None]:
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_healthy(process, url)
+        wait_healthy(process, url)
         with temporary_settings({PREFECT_API_URL: url}):
             try:
                 yield url
@@ -79,16 +80,20 @@ def _drain_to_api() -> None:
             worker.drain_all(timeout=10)
 
 
-def _wait_healthy(process: subprocess.Popen, url: str) -> None:
+def wait_healthy(process: subprocess.Popen, url: str, timeout: float | None = None) -> None:
+    """Return once the API at `url` answers its health check; a clear error when the server
+    process exits first or `timeout` (default PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
+    passes."""
     import httpx
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
-    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    limit = timeout or PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    deadline = time.monotonic() + limit
     with httpx.Client() as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise NrrError(
-                    f"the temporary Prefect server exited with code {process.returncode}; "
+                    f"the Prefect server exited with code {process.returncode}; "
                     "set PREFECT_API_URL to a running server instead"
                 )
             try:
@@ -98,7 +103,7 @@ def _wait_healthy(process: subprocess.Popen, url: str) -> None:
                 pass
             time.sleep(0.2)
     raise NrrError(
-        "the temporary Prefect server did not start in time "
+        f"the Prefect server did not answer within {limit:.0f}s "
         "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); set PREFECT_API_URL instead"
     )
 

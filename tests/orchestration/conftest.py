@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import httpx
 import pytest
 
 from nrr.demo import month_shift
+from nrr.ephemeral import free_port, wait_healthy
+from nrr.errors import NrrError
 from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
 from sandbox.stripe_generator import generate_account
 from sandbox.stripe_server import serve
@@ -30,12 +31,6 @@ BIN = Path(sys.executable).parent
 API_KEY = "sk_test_orchestration_secret"
 CHANNEL = "C0FINANCE1"
 SERVER_START_SECONDS = 180
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -132,17 +127,10 @@ def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     server = PrefectServer(url, home, process)
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (home / "server.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        raise AssertionError("prefect server did not start")
+    try:
+        wait_healthy(process, url, SERVER_START_SECONDS)
+    except NrrError as exc:
+        raise AssertionError(f"{exc}\n{(home / 'server.log').read_text()[-3000:]}") from None
     try:
         yield server
     finally:
