@@ -115,7 +115,8 @@ def refuse_before_first_revenue(meta: MonthMeta) -> None:
         return
     if first is None:
         raise NrrError(
-            f"cannot close {meta.period:%Y-%m}: the ledger ({meta.source}) has no revenue at all"
+            f"cannot close {meta.period:%Y-%m}: the ledger has no revenue in or before that "
+            "month; there is nothing to publish"
         )
     first_month = date.fromisoformat(str(first)[:10]).replace(day=1)
     if meta.period < first_month:
