@@ -15,6 +15,7 @@ log = logging.getLogger("nrr.flows.failure_alert")
 
 STEP_FAILED = re.compile(r"step '(?P<step>[^']+)' failed: (?P<reason>.*)", re.DOTALL)
 BLOCKED_MARK = "critical data-quality failure(s), nothing published"
+IMPLAUSIBLE_MARK = "not published: implausible figures"  # nrr/snapshots/plausibility.py
 
 
 def describe(message: str | None) -> tuple[str, str]:
@@ -53,8 +54,8 @@ def _alert(flow_run, state) -> None:
     parameters = flow_run.parameters or {}
     if parameters.get("notify") is False:
         return
-    if BLOCKED_MARK in (state.message or ""):
-        return  # the data-quality alert already went out
+    if BLOCKED_MARK in (state.message or "") or IMPLAUSIBLE_MARK in (state.message or ""):
+        return  # the data-quality (or plausibility) alert already went out
     settings = flow_settings(parameters.get("data_dir"))
     try:
         period = parse_month(parameters.get("month"))

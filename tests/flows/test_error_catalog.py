@@ -138,19 +138,25 @@ CASES = [
          ["backfill", "--from", "2024-06", "--to", "2024-01", "--ledger", "{ledger}",
           "--data-dir", "{data}"],
          "--from 2024-06 is after --to 2024-01: the range is reversed"),
+    Case("backfill-future", "`nrr backfill --from 2024-01 --to 2030-01`",
+         ["backfill", "--from", "2024-01", "--to", "2030-01", "--ledger", "{ledger}",
+          "--data-dir", "{data}"],
+         "2030-01 has not ended yet"),
     Case("close-before-first-revenue", "closing 2019-01, before the ledger's first revenue",
          ["close", "--month", "2019-01", "--ledger", "{ledger}", "--data-dir", "{data}",
           "--no-notify"],
-         "cannot close 2019-01: the ledger has no revenue in or before that month"),
+         "cannot close 2019-01: it is before the first revenue in the ledger (2023-01)"),
     Case("close-bad-row", "a close whose ledger has a negative mrr",
          ["close", "--month", "2024-10", "--ledger", "{tmp}/bad.csv", "--data-dir", "{data}"],
-         "mrr is not negative (critical): 1 offending row(s) (first: row 302:",
+         "mrr is not negative (critical): 1 offending row(s) (first: row 409: mrr=-5.0, "
+         "customer_id=cus_bad)",
          files={"bad.csv": "{ledger_text}cus_bad,2024-01-01,,-5,usd,,team,US,inbound\n"},
          baseline=True),
     Case("reclose-header-only", "re-closing 2024-10 with a header-only ledger",
          ["close", "--month", "2024-10", "--ledger", "{tmp}/empty.csv", "--data-dir",
           "{data}"],
-         "nothing published", files={"empty.csv": "{ledger_header}"}, baseline=True),
+         "cannot close 2024-10: the ledger has no revenue in or before that month",
+         files={"empty.csv": "{ledger_header}"}, baseline=True),
     Case("reclose-collapse", "re-closing 2024-10 with a ledger missing 60% of its customers",
          ["close", "--month", "2024-10", "--ledger", "{tmp}/small.csv", "--data-dir",
           "{data}"],
@@ -181,8 +187,12 @@ def state(data: Path) -> dict[str, object]:
     warehouse = data / "warehouse.duckdb"
     result: dict[str, object] = {
         "warehouse": warehouse.exists(),
-        # a blocked close alerts (…_blocked_…); nothing else may reach Slack
-        "outbox": sorted(p.name for p in (data / "outbox").glob("*") if "_blocked_" not in p.name),
+        # a refused close alerts (…_blocked_…, …_failed_…); nothing else may reach Slack
+        "outbox": sorted(
+            p.name
+            for p in (data / "outbox").glob("*")
+            if "_blocked_" not in p.name and "_failed_" not in p.name
+        ),
         "reports": sorted(p.name for p in (data / "reports").glob("*")),
     }
     if warehouse.exists():
@@ -208,7 +218,7 @@ def run_main(monkeypatch, capfd, argv: list[str]) -> tuple[int, str]:
     """`nrr ARGV` as a user types it: exit code and everything printed."""
     monkeypatch.setattr("sys.argv", ["nrr", *argv])
     monkeypatch.setattr(cli.err_console, "_width", 10_000)  # one message, one line
-    _prefect_logs_to_this_test()
+    _prefect_logs_to_this_test(monkeypatch)
     code = 0
     try:
         cli.main()
@@ -218,7 +228,7 @@ def run_main(monkeypatch, capfd, argv: list[str]) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-def _prefect_logs_to_this_test() -> None:
+def _prefect_logs_to_this_test(monkeypatch) -> None:
     """Prefect's console handlers keep the stream of the test that set them up (closed by
     now): point them at this test's captured stderr."""
     import logging
@@ -228,9 +238,7 @@ def _prefect_logs_to_this_test() -> None:
         for handler in logging.getLogger(name).handlers:
             console = getattr(handler, "console", None)
             if console is not None:
-                console.file = sys.stderr
-            elif isinstance(handler, logging.StreamHandler) and handler.stream is not None:
-                handler.setStream(sys.stderr)
+                monkeypatch.setattr(console, "file", sys.stderr)
 
 
 def error_line(output: str, tmp: Path) -> str:
