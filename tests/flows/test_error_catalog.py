@@ -234,8 +234,9 @@ def _prefect_logs_to_this_test(monkeypatch) -> None:
     import logging
     import sys
 
-    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
-        for handler in logging.getLogger(name).handlers:
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
             console = getattr(handler, "console", None)
             if console is not None:
                 monkeypatch.setattr(console, "file", sys.stderr)
@@ -301,6 +302,7 @@ def _write_nan_parquet(path: Path) -> None:
 def test_bad_input_is_one_sentence_exit_1_and_writes_nothing(
     case, tmp_path, monkeypatch, capfd, ledger_file, request
 ):
+    _prefect_logs_to_this_test(monkeypatch)  # before the baseline close logs anything
     data = tmp_path / "data"
     if case.baseline:
         shutil.copytree(request.getfixturevalue("baseline"), data)
