@@ -191,13 +191,10 @@ def check_staged(settings: Settings, meta: MonthMeta, staged: Path, *, confirmed
     if not settings.warehouse_path.is_file():
         check_publication(None, settings, meta, staged, confirmed=confirmed)
         return
-    from nrr.warehouse import read_warehouse
+    from nrr.warehouse import locked_read
 
-    con = read_warehouse(settings)
-    try:
+    with locked_read(settings) as con:  # another close of this process may be writing
         check_publication(con, settings, meta, staged, confirmed=confirmed)
-    finally:
-        con.close()
 
 
 def confirmation_record(jumps: list[Jump]) -> list[dict[str, object]]:

@@ -59,6 +59,7 @@ def truth_window(truth, rates, m1: int, months: int) -> tuple[float, float]:
     return (start + expansion - contraction - churn) / start, (start - contraction - churn) / start
 
 
+@pytest.mark.slow  # the whole demo, twice
 def test_demo_produces_every_artefact_and_the_ground_truth_headline(tmp_path, monkeypatch, capsys):
     settings = Settings(data_dir=tmp_path / "data")
     result = run_demo(settings, customers=300, months=18, today=TODAY)
