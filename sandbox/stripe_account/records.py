@@ -265,7 +265,7 @@ class CreditNote:
     customer: str
     created: int
     currency: str
-    reason: str
+    reason: str | None  # one of Stripe's CreditNote.reason values, or none given
     subtotal: int
     total: int
     lines: list[CreditNoteLine]

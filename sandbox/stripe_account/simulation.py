@@ -1167,7 +1167,7 @@ class CustomerSim:
             customer=invoice.customer.id,
             created=t,
             currency=invoice.currency,
-            reason=rng.choice(["product_unsatisfactory", "order_change", "requested_by_customer"]),
+            reason=rng.choice(["product_unsatisfactory", "order_change", None]),
             subtotal=amount,
             total=total,
             lines=[
