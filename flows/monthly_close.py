@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from prefect import flow
@@ -9,21 +10,29 @@ from prefect import flow
 from flows.common import (
     current_run_id,
     flow_settings,
-    month_that_just_ended,
     parse_month,
     previous_close_stats,
     step,
 )
+from flows.failure_alert import alert_close_failed
+from flows.limits import exclusive, lake_limit, publish_limit
+from flows.names import close_run_name, default_close_month
 from nrr.locking import warehouse_lock
 from tasks.common import StepFailed, logger
-from tasks.compute import compute_close, load_warehouse
+from tasks.compute import compute_close, load_warehouse, prune_run_outputs
 from tasks.extract import extract_stripe
 from tasks.notify import build_report, notify_blocked, notify_close, publish_artifacts
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs, validate_outputs
 
 
-@flow(name="monthly-close", flow_run_name="close-{month}", timeout_seconds=6 * 3600)
+@flow(
+    name="monthly-close",
+    flow_run_name=close_run_name,
+    timeout_seconds=6 * 3600,
+    on_failure=[alert_close_failed],
+    on_crashed=[alert_close_failed],
+)
 def monthly_close(
     month: str | None = None,
     ledger: str | None = None,
@@ -39,7 +48,7 @@ def monthly_close(
     before anything is published and raise one Slack alert instead.
     """
     settings = flow_settings(data_dir)
-    period = parse_month(month) or month_that_just_ended(settings.close_timezone)
+    period = parse_month(month) or default_close_month(settings.close_timezone)
     run_id = current_run_id()
     run_dir = settings.data_dir / "runs" / f"close-{period:%Y-%m}-{run_id}"
     ledger_path = Path(ledger) if ledger else None
@@ -47,22 +56,25 @@ def monthly_close(
     log.info("closing %s (run %s, source %s)", f"{period:%Y-%m}", run_id,
              ledger_path or "Stripe lake")  # fmt: skip
 
-    if ledger_path is None and (extract or (extract is None and settings.stripe_api_key)):
-        step("extract", extract_stripe, settings, full_extract)
     previous = previous_close_stats(settings, period)
-
-    inputs = step("validate-inputs", validate_inputs, settings, period, ledger_path, previous)
-    if inputs.blocking:
-        _block(settings, period, inputs, notify, "validate-inputs")
-    staged = step("compute", compute_close, settings, period, ledger_path, run_dir,
-                  {"row_counts": inputs.stats().row_counts})  # fmt: skip
+    # the lake is read (and first extracted) by one run at a time: never half-written
+    with _lake(settings, ledger_path):
+        if ledger_path is None and (extract or (extract is None and settings.stripe_api_key)):
+            step("extract", extract_stripe, settings, full_extract)
+        inputs = step("validate-inputs", validate_inputs, settings, period, ledger_path, previous)
+        if inputs.blocking:
+            _block(settings, period, inputs, notify, "validate-inputs")
+        staged = step("compute", compute_close, settings, period, ledger_path, run_dir,
+                      {"row_counts": inputs.stats().row_counts})  # fmt: skip
     outputs = step("validate-outputs", validate_outputs, settings, period,
                    run_dir / "marts", previous)  # fmt: skip
     if outputs.blocking:
         _block(settings, period, outputs, notify, "validate-outputs")
 
     # one writer at a time: a second close of the same month waits, then finds it unchanged
-    with warehouse_lock(settings):
+    publishing = exclusive(publish_limit(period), f"publishing {period:%Y-%m}",
+                           settings.lock_timeout_seconds)  # fmt: skip
+    with publishing, warehouse_lock(settings):
         step("load-warehouse", load_warehouse, settings, run_dir / "marts")
         published = step("publish", publish_snapshot, settings, staged.directory, run_id)
 
@@ -70,6 +82,7 @@ def monthly_close(
     summary = step("report", build_report, settings, published, warnings)
     delivery = step("notify", notify_close, settings, summary) if notify else None
     publish_artifacts(summary, published, summary.report_path)
+    prune_run_outputs(settings)
     return {
         "period": f"{period:%Y-%m}",
         "outcome": published.outcome,
@@ -82,6 +95,13 @@ def monthly_close(
         "data_docs": [str(inputs.data_docs_path), str(outputs.data_docs_path)],
         "notify": delivery,
     }
+
+
+def _lake(settings, ledger_path: Path | None):
+    """The account's lake limit when the lake is the source; nothing to hold for a ledger."""
+    if ledger_path is not None:
+        return contextlib.nullcontext()
+    return exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)
 
 
 def _block(settings, period, report, notify: bool, step_name: str) -> None:

@@ -185,6 +185,23 @@ class Settings(BaseSettings):
     close_timezone: str = Field(
         "UTC", validation_alias=_alias("NRR_CLOSE_TIMEZONE", "close_timezone")
     )
+    extract_cron: str = Field(
+        "0 5 * * *", validation_alias=_alias("NRR_EXTRACT_CRON", "extract_cron")
+    )
+    # the extract's schedule timezone; default: NRR_CLOSE_TIMEZONE
+    extract_timezone: str | None = Field(
+        None, validation_alias=_alias("NRR_EXTRACT_TIMEZONE", "extract_timezone")
+    )
+    # how long a run waits for a Prefect concurrency limit held by another run (the lake
+    # of an account, a month being published) before it fails saying what it waited for
+    lock_timeout_seconds: float = Field(
+        6 * 3600.0, gt=0, validation_alias=_alias("NRR_LOCK_TIMEOUT", "lock_timeout_seconds")
+    )
+    # retention: run staging directories (runs/) and validation runs (Data Docs, results)
+    keep_runs: int = Field(10, ge=1, validation_alias=_alias("NRR_KEEP_RUNS", "keep_runs"))
+    keep_validations: int = Field(
+        10, ge=1, validation_alias=_alias("NRR_KEEP_VALIDATIONS", "keep_validations")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -201,6 +218,14 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
+    @field_validator("data_dir", "fx_rates_path")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        """Relative paths are resolved once, here, against the working directory: every
+        later consumer (Great Expectations, DuckDB, a Prefect worker's subprocess) gets the
+        same absolute path whatever its own working directory."""
+        return None if value is None else Path(os.path.abspath(value.expanduser()))
+
     @field_validator("reporting_currency")
     @classmethod
     def _currency_code(cls, value: str) -> str:
@@ -209,9 +234,11 @@ class Settings(BaseSettings):
             raise ValueError(f"reporting currency must be a 3-letter ISO 4217 code, got {value!r}")
         return code
 
-    @field_validator("timezone", "close_timezone")
+    @field_validator("timezone", "close_timezone", "extract_timezone")
     @classmethod
-    def _known_timezone(cls, value: str) -> str:
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -73,6 +73,24 @@ def _run_flow(call):
         raise NrrError(f"the flow could not run: {exc}") from None
 
 
+PENDING_EXIT_CODE = 3
+
+
+def _exit_when_messages_pending(delivery: dict | None) -> None:
+    """The snapshot is published, but Slack did not get everything: say so, exit 3."""
+    if not delivery or delivery.get("ok", True):
+        return
+    undelivered = [kind for kind, status in delivery.get("statuses", [])
+                   if status not in ("delivered", "already-delivered")]  # fmt: skip
+    reasons = "; ".join(delivery.get("errors") or []) or "no reason recorded"
+    Console(stderr=True).print(
+        f"[bold yellow]published, but {len(undelivered)} Slack message(s) are not delivered "
+        f"({', '.join(undelivered)}): {reasons}.[/bold yellow] They stay queued: fix the cause, "
+        "then run `nrr notify --retry`."
+    )
+    raise typer.Exit(PENDING_EXIT_CODE)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def close(
@@ -105,11 +123,13 @@ def register(app: typer.Typer) -> None:
         ))  # fmt: skip
         if output == "json":
             typer.echo(json.dumps(result, indent=2, default=str))
+            _exit_when_messages_pending(result.get("notify"))
             return
         console.print(f"[bold]{result['message']}[/bold]")
         console.print(f"HTML report: {result['report']}")
         for warning in result["warnings"]:
             console.print(f"[yellow]data-quality warning:[/yellow] {warning}")
+        _exit_when_messages_pending(result.get("notify"))
 
     @app.command()
     def backfill(

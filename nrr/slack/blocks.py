@@ -340,6 +340,23 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
     return text, blocks
 
 
+def render_failed(
+    period: date, step: str, reason: str, run_url: str | None
+) -> tuple[str, list[Block]]:
+    """A close that failed or crashed: which step, the one-line reason, where the run is."""
+    where = f"<{run_url}|the flow run in Prefect>" if run_url else "the flow run in Prefect"
+    blocks = [
+        header(f":rotating_light: {period:%B %Y} close failed"),
+        section(
+            f"*Step:* {code(step, 100)}\n*Reason:* {mrkdwn(reason, 1500)}\n"
+            "Nothing new was published by this run; the latest published figures stand."
+        ),
+        context(f"Logs and the state of every step: {where}. Fix the cause, then re-run."),
+    ]
+    text = f"Alert: {period:%B %Y} close failed at step {step}: {truncate(reason, 500)}"
+    return text, blocks
+
+
 # --- checks and plain-text rendering ----------------------------------------------------------
 def limit_problems(blocks: list[Block]) -> list[str]:
     """Every way `blocks` breaks Slack's documented Block Kit limits (empty when valid)."""

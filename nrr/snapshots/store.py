@@ -28,17 +28,12 @@ from nrr.snapshots.month_figures import (
 from nrr.snapshots.restatement import Restatement
 from nrr.warehouse import read_warehouse
 
-RESTATED_METRICS = (
-    "nrr",
-    "grr",
-    "start_mrr",
-    "expansion",
-    "contraction",
-    "churn",
-    "reactivated_mrr",
-    "cohort_customers",
-    "retained_customers",
-)
+# What identifies a window figure; every other numeric column of retention_windows is a
+# figure that a new version restates when it moves (read from the staged file's schema, so a
+# figure added to the model is restated without anyone updating a list here).
+WINDOW_KEYS = ("snapshot_id", "as_of", "window_months", "dimension", "segment")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
+                 "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
 TOLERANCE = 1e-9
 
 SCHEMA = """
@@ -155,13 +150,24 @@ def already_checked(
     return row[0] if row else None
 
 
+def restated_metrics(con: duckdb.DuckDBPyConnection, windows: Path) -> tuple[str, ...]:
+    """The figures of a staged windows file: its numeric columns other than the keys."""
+    columns = con.execute(f"describe select * from {_parquet(windows)}").fetchall()
+    return tuple(
+        name
+        for name, kind, *_ in columns
+        if name not in WINDOW_KEYS and kind.split("(")[0].upper() in NUMERIC_TYPES
+    )
+
+
 def _restatements(
     con: duckdb.DuckDBPyConnection, previous_id: str, windows: Path, period: date
 ) -> list[Restatement]:
     """Every published window figure that differs between the previous version and now."""
     pairs = ", ".join(
-        f"struct_pack(metric := '{m}', old := old.{m}::double, new := new.{m}::double)"
-        for m in RESTATED_METRICS
+        f"struct_pack(metric := '{m}', old := old.{quoted}::double, new := new.{quoted}::double)"
+        for m in restated_metrics(con, windows)
+        for quoted in ['"' + m.replace('"', '""') + '"']
     )
     rows = con.execute(
         f"""
@@ -295,18 +301,21 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
     """(fingerprint, code) pairs each month already has a snapshot for (for skipping)."""
     if not settings.warehouse_path.is_file():
         return {}
-    con = read_warehouse(settings)
-    try:
-        if not _has_table(con, "snapshots"):
-            return {}
-        rows = con.execute(
-            """select period, input_fingerprint, code_version from snapshots
-               union select period, input_fingerprint, code_version from snapshot_checks"""
-            if _has_table(con, "snapshot_checks")
-            else "select period, input_fingerprint, code_version from snapshots"
-        ).fetchall()
-    finally:
-        con.close()
+    # under the writers' lock: a read-only connection cannot open while a writer (another
+    # close in this process, say) holds the file open for writing
+    with warehouse_lock(settings):
+        con = read_warehouse(settings)
+        try:
+            if not _has_table(con, "snapshots"):
+                return {}
+            rows = con.execute(
+                """select period, input_fingerprint, code_version from snapshots
+                   union select period, input_fingerprint, code_version from snapshot_checks"""
+                if _has_table(con, "snapshot_checks")
+                else "select period, input_fingerprint, code_version from snapshots"
+            ).fetchall()
+        finally:
+            con.close()
     result: dict[date, set[tuple[str, str]]] = {}
     for period, fingerprint, code in rows:
         result.setdefault(period, set()).add((fingerprint, code))
@@ -317,17 +326,18 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
     """The stats of the latest published month before `before` (volume checks baseline)."""
     if not settings.warehouse_path.is_file():
         return None
-    con = read_warehouse(settings)
-    try:
-        if not _has_table(con, "snapshots"):
-            return None
-        row = con.execute(
-            """select period, stats from snapshots where period < ?
-               order by period desc, version desc limit 1""",
-            [before],
-        ).fetchone()
-    finally:
-        con.close()
+    with warehouse_lock(settings):  # (see published_fingerprints)
+        con = read_warehouse(settings)
+        try:
+            if not _has_table(con, "snapshots"):
+                return None
+            row = con.execute(
+                """select period, stats from snapshots where period < ?
+                   order by period desc, version desc limit 1""",
+                [before],
+            ).fetchone()
+        finally:
+            con.close()
     if not row:
         return None
     stats = json.loads(row[1]) if row[1] else {}
