@@ -69,3 +69,45 @@
     where ranges > 0 and idx <= {{ upto }}
 )
 {%- endmacro %}
+
+{#-
+  retention_amounts (metrics.md section 3): what one member of a window or cohort adds to
+  it, netted over the window, from its start MRR and its end MRR under the reactivation
+  policy. Expansion is max(0, end - start); contraction max(0, start - end) for a member
+  still paying; churn its whole start for one that pays nothing at the end.
+-#}
+{% macro retention_amounts(start_c, end_c) -%}
+    case when {{ end_c }} > 0 then 1 else 0 end as retained_customers,
+    greatest({{ end_c }} - {{ start_c }}, 0) as expansion,
+    case when {{ end_c }} > 0 then greatest({{ start_c }} - {{ end_c }}, 0) else 0 end
+        as contraction,
+    case when {{ end_c }} = 0 then {{ start_c }} else 0 end as churn
+{%- endmacro %}
+
+{#-
+  nrr / grr (metrics.md section 3): (start + expansion - contraction - churn) / start and
+  (start - contraction - churn) / start; a window with no start MRR has none (null).
+-#}
+{% macro nrr(start, expansion, contraction, churn) -%}
+    case when {{ start }} > 0
+        then cast({{ start }} + {{ expansion }} - {{ contraction }} - {{ churn }} as double)
+            / cast({{ start }} as double)
+    end
+{%- endmacro %}
+
+{% macro grr(start, contraction, churn) -%}
+    case when {{ start }} > 0
+        then cast({{ start }} - {{ contraction }} - {{ churn }} as double) / cast({{ start }} as double)
+    end
+{%- endmacro %}
+
+{#-
+  cent_tolerance: figures agree "to the cent" when they differ by less than half a cent
+  (the bridge, the movements, the twin audits); `off_by_a_cent` is the test, nulls included.
+-#}
+{% macro cent_tolerance() %}0.005{% endmacro %}
+
+{% macro off_by_a_cent(left, right) -%}
+    (abs(coalesce({{ left }}, 0) - coalesce({{ right }}, 0)) >= {{ cent_tolerance() }}
+        or ({{ left }} is null) <> ({{ right }} is null))
+{%- endmacro %}
