@@ -20,7 +20,7 @@ from metrics.engine import (
     quote,
     resolve_dimensions,
 )
-from metrics.engine import _ENVIRONMENT as ENVIRONMENT
+from metrics.engine import _template as model_template
 from nrr.errors import NrrError
 from nrr.relations import persistent_relations
 
@@ -42,7 +42,7 @@ NOT_ATTRIBUTES = ("month", "mrr", "acv_band", "cohort_month")
 
 def render_twin(name: str, params: EngineParams, dimensions: tuple[str, ...]) -> str:
     """The SQL of twin model `name` for the run's definitions."""
-    return ENVIRONMENT.get_template(f"twin/{name}.sql").render(
+    return model_template("twin", name).render(
         as_of=f"date '{params.as_of.isoformat()}'",
         windows=params.windows,
         reactivation_policy=params.reactivation_policy,
