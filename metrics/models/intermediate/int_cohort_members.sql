@@ -25,7 +25,7 @@ valued as (
         any_value(spells.spell_end_idx) as spell_end_idx,
         any_value(spells.run_start_idx) as run_start_idx,
         any_value(spells.first_month_idx) as first_month_idx,
-        sum({{ convert("lines.native_mrr", "fx.rate_exact") }}) as value_c
+        sum({{ to_reporting_currency("lines.native_mrr", "fx.rate_exact") }}) as value_c
     from int_spell_lines as lines
     inner join int_spells as spells
         on lines.customer_key = spells.customer_key

@@ -144,9 +144,9 @@ final as (
         cast(ratios.reactivated_mrr as double) as reactivated_mrr,
         ratios.nrr,
         ratios.grr,
-        {{ band("ratios", "nrr") }} as benchmark_band,
+        {{ benchmark_band("ratios", "nrr") }} as benchmark_band,
         parameters.reactivation_policy,
-        {{ band("ratios", "grr") }} as grr_band,
+        {{ benchmark_band("ratios", "grr") }} as grr_band,
         cast(ratios.end_mrr as double) as end_mrr,
         case when ratios.start_mrr > 0
             then cast(ratios.expansion as double) / cast(ratios.start_mrr as double) end
