@@ -429,11 +429,16 @@ class Engine:
             )
 
     def _check_bridge(self) -> None:
+        """Fail on the worst difference; ties go to the earliest month, then the company
+        before its segments, then by name: a total order, so the message is the same in
+        every run (differences are rounded to the 6 decimals amounts carry)."""
         row = self.con.execute(
             f"""
             select month, dimension, segment, difference from mrr_bridge
             where abs(difference) >= {BRIDGE_TOLERANCE}
-            order by abs(difference) desc, month limit 1
+            order by round(abs(difference), 6) desc, month, dimension <> 'all', dimension,
+                segment, difference
+            limit 1
             """
         ).fetchone()
         if row:

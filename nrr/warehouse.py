@@ -52,6 +52,12 @@ def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as exc:
         raise NrrError(f"cannot open the warehouse {path}: {first_line(exc)}") from exc
+    except duckdb.ConnectionException as exc:
+        # DuckDB opens a file once per process: not read-only while this process writes it
+        raise NrrError(
+            f"cannot open the warehouse {path} for reading: this process is writing it "
+            "(a close or compute is running); read it once that run has finished"
+        ) from exc
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
