@@ -33,9 +33,15 @@ def scratch_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
 def attach_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Path:
     """Attach (creating if needed) the warehouse file and make it the default catalog."""
     path = settings.warehouse_path
-    path.parent.mkdir(parents=True, exist_ok=True)
     spill = settings.data_dir / ".duckdb_tmp"
-    spill.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spill.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise NrrError(
+            f"the data directory {settings.data_dir} is not writable ({reason})"
+        ) from None
     con.execute(f"set temp_directory = '{_sql_path(spill)}'")
     try:
         con.execute(f"attach '{_sql_path(path)}' as {WAREHOUSE_ALIAS}")

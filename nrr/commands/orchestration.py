@@ -64,11 +64,13 @@ def _run_flow(call):
     """Run a flow; turn its failure into one clear sentence (the step that failed and why)."""
     from prefect.exceptions import PrefectException
 
+    from nrr.ephemeral import prefect_api
     from tasks.common import StepFailed
 
     quiet_user_errors()
     try:
-        return call()
+        with prefect_api():  # a temporary server that dies with this command, if needed
+            return call()
     except StepFailed as exc:
         raise NrrError(str(exc)) from None
     except PrefectException as exc:

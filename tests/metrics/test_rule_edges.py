@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, _acv_band
+from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from nrr.errors import BridgeError
 from tests.metrics.harness import movements, run_engine, window_row
 
@@ -47,7 +47,7 @@ def test_acv_band_of_an_amount_on_and_around_each_bound(
     params = EngineParams(
         as_of=date(2024, 1, 1), acv_smb_upper=smb_upper, acv_enterprise_lower=enterprise_lower
     )
-    expression = _acv_band(params, f"cast({mrr!r} as {sql_type})")
+    expression = macros_module(params).acv_band(f"cast({mrr!r} as {sql_type})")
     assert duckdb.connect().execute(f"select {expression}").fetchone()[0] == band
 
 

@@ -147,49 +147,6 @@ def test_inclusive_tax_is_taken_out(net, rates, expected):
 
 
 @pytest.mark.parametrize(
-    ("interval", "count", "factor"),
-    [
-        ("month", 1, Decimal(1)),
-        ("month", 3, Decimal(1) / 3),
-        ("year", 1, Decimal(1) / 12),
-        ("year", 2, Decimal(1) / 24),
-        ("week", 1, Decimal(52) / 12),
-        ("day", 1, Decimal(365) / 12),
-        ("month", None, Decimal(1)),
-        ("month", 0, Decimal(1)),
-    ],
-)
-def test_monthly_factor(interval, count, factor):
-    assert rules.monthly_factor(interval, count) == pytest.approx(factor, rel=Decimal("1e-20"))
-
-
-def test_an_unknown_interval_is_an_error():
-    with pytest.raises(ValueError, match="unknown billing interval 'fortnight'"):
-        rules.monthly_factor("fortnight", 1)
-
-
-@pytest.mark.parametrize(
-    ("interval", "count", "label"),
-    [
-        (None, None, None),
-        ("month", 1, "month"),
-        ("month", None, "month"),
-        ("month", 3, "quarter"),
-        ("month", 6, "half-year"),
-        ("month", 12, "year"),
-        ("year", 1, "year"),
-        ("month", 2, "2 months"),
-        ("year", 2, "2 years"),
-        ("week", 1, "week"),
-        ("week", 2, "2 weeks"),
-        ("day", 1, "day"),
-    ],
-)
-def test_interval_labels(interval, count, label):
-    assert rules.interval_label(interval, count) == label
-
-
-@pytest.mark.parametrize(
     ("currency", "digits"), [("usd", 2), ("JPY", 0), ("krw", 0), ("kwd", 3), ("BHD", 3), ("eur", 2)]
 )
 def test_minor_units(currency, digits):
