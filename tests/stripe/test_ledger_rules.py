@@ -214,6 +214,12 @@ def test_tiers_use_their_decimal_amounts(mode, quantity, expected):
     assert rules.price_amount(price, quantity) == expected
 
 
+def test_a_flat_only_tier_adds_its_fee_and_nothing_per_unit():
+    tiers = [{"up_to": None, "flat_amount": 2_500}]
+    price = {"billing_scheme": "tiered", "tiers_mode": "volume", "tiers": tiers}
+    assert rules.price_amount(price, 7) == 2_500
+
+
 def test_a_volume_price_without_a_tier_for_the_quantity_or_without_tiers_cannot_be_valued():
     capped = {"billing_scheme": "tiered", "tiers_mode": "volume", "tiers": TIERS[:1]}
     assert rules.price_amount(capped, 11) is None
