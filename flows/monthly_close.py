@@ -18,8 +18,8 @@ from nrr.flows.common import (
 from nrr.flows.failure_alert import alert_close_failed, mark_alerted
 from nrr.flows.limits import exclusive, lake_limit, publish_limit
 from nrr.flows.names import close_run_name, default_close_month
+from nrr.followups import mark_done
 from nrr.locking import warehouse_lock
-from nrr.snapshots.followups import mark_done
 from nrr.tasks.common import StepFailed, logger
 from nrr.tasks.compute import compute_close, load_warehouse, prune_run_outputs
 from nrr.tasks.extract import extract_with_retries
@@ -123,7 +123,7 @@ def _lake(settings, ledger_path: Path | None):
 
 def _complete_earlier_runs(settings) -> None:
     """Reports and messages of versions an earlier run published but died before sending."""
-    from nrr.snapshots.followups import complete_pending
+    from nrr.followups import complete_pending
 
     for done in step("complete-earlier-runs", complete_pending, settings):
         logger().warning(

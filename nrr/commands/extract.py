@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from rich.logging import RichHandler
         from rich.table import Table
 
-        from nrr.cli import console, err_console, settings_for
+        from nrr.cli_options import console, err_console, settings_for
         from nrr.stripe_source.extract import extract as run_extract
 
         settings = settings_for(data_dir=data_dir)

@@ -156,7 +156,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Monthly close: extract, validate, compute, snapshot, report, notify (Prefect flow)."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         period = parse_month(month)  # fail fast on a typo, before Prefect starts
         settings = settings_for(data_dir=data_dir)
@@ -192,7 +192,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """Compute and snapshot every month of a range, in parallel, skipping unchanged ones."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         first, last = parse_month(from_month), parse_month(to_month)
         if first > last:
