@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expectations.catalog import render_audit
-from expectations.gates import validate_outputs
-from metrics.engine import EngineParams
-from metrics.twin import create_twin
 from nrr.compute import compute_close_files, open_marts
+from nrr.expectations.catalog import render_audit
+from nrr.expectations.gates import validate_outputs
+from nrr.metrics.engine import EngineParams
+from nrr.metrics.twin import create_twin
 from nrr.settings import Settings
 from tests.metrics.harness import run_engine
 
