@@ -559,6 +559,13 @@ def _refuse_duplicates(
         for c in ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind",
                   *attributes)
     )  # fmt: skip
+    # a cheap screen first (one hash aggregate): most ledgers have no repeat at all
+    screened = con.execute(
+        f"select count(*) from (select hash({values}) as h from {table} "
+        "group by h having count(*) > 1)"
+    ).fetchall()[0][0]
+    if not screened:
+        return
     repeats = con.execute(
         f"""select {ROW_COLUMN}, first_row, count(*) over () from (
                 select {ROW_COLUMN}, min({ROW_COLUMN}) over (partition by {values}) as first_row
