@@ -554,11 +554,7 @@ def _refuse_duplicates(
     unless the user declared them intended (`ledger_allow_duplicate_rows`)."""
     if rules is not None and rules.allow_duplicate_rows:
         return
-    values = ", ".join(
-        _quote(c)
-        for c in ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind",
-                  *attributes)
-    )  # fmt: skip
+    values = ", ".join(_quote(c) for c in (*KNOWN_COLUMNS, *attributes))
     repeats = con.execute(
         f"""select {ROW_COLUMN}, first_row, count(*) over () from (
                 select {ROW_COLUMN}, min({ROW_COLUMN}) over (partition by {values}) as first_row

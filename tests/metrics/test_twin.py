@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from expectations.catalog import render_audit
-from expectations.gates import validate_outputs
 from metrics.engine import EngineParams
 from metrics.twin import create_twin
-from nrr.compute import compute_close_files, open_marts
+from nrr.compute import compute_close_files
 from nrr.settings import Settings
+from tasks.validate import validate_outputs as validate_outputs_step
 from tests.metrics.harness import run_engine
 
 AS_OF = date(2024, 12, 1)
@@ -193,11 +193,8 @@ def staged(tmp_path_factory) -> tuple[Settings, Path]:
 
 
 def _validate(settings: Settings, marts: Path):
-    con = open_marts(marts)
-    try:
-        return validate_outputs(con, settings, as_of=AS_OF, previous=None)
-    finally:
-        con.close()
+    """The close's validate-outputs step on staged marts (the task's own function)."""
+    return validate_outputs_step.fn(settings, AS_OF, marts, None)
 
 
 def test_clean_close_passes_every_twin_audit(staged):
