@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 WARM = """
 import sys, time
-from flows.monthly_close import monthly_close
+from nrr.flows.monthly_close import monthly_close
 ledger, data = sys.argv[1], sys.argv[2]
 monthly_close(month="{month}", ledger=ledger, data_dir=data + "/a", notify=False)
 started = time.perf_counter()
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
-    from sandbox.ledger_generator import generate_ledger, write_ledger
+    from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
     first = date(2022, 1, 1)
     last_idx = first.year * 12 + args.months - 1

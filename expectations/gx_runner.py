@@ -22,11 +22,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from expectations.catalog import ExpectationSpec, SuiteSpec
-from expectations.dataset import Dataset
-from expectations.merge import exception_message, merge_results
-from expectations.report import ExpectationOutcome, _jsonable
 from nrr.errors import first_line
+from nrr.expectations.catalog import ExpectationSpec, SuiteSpec
+from nrr.expectations.dataset import Dataset
+from nrr.expectations.merge import exception_message, merge_results
+from nrr.expectations.report import ExpectationOutcome, _jsonable
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from expectations.catalog import AGGREGATE_EXPECTATIONS, MAP_EXPECTATIONS
+from nrr.expectations.catalog import AGGREGATE_EXPECTATIONS, MAP_EXPECTATIONS
 
 
 def merge_results(kind: str, kwargs: dict[str, Any], parts: list[Any], examples: int) -> Any:

@@ -13,28 +13,29 @@ from pathlib import Path
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import (
+from nrr.flows.common import (
     current_run_id,
     flow_settings,
     months_between,
     parse_month,
     previous_close_stats,
+    refuse_unfinished,
     step,
 )
-from flows.limits import exclusive, lake_limit, publish_limit
+from nrr.flows.limits import exclusive, lake_limit, publish_limit
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
-from tasks.common import StepFailed, logger
-from tasks.compute import (
+from nrr.tasks.common import StepFailed, logger
+from nrr.tasks.compute import (
     compute_backfill_months,
     fingerprint_months,
     prune_run_outputs,
     stage_ledger,
 )
-from tasks.notify import build_report, notify_close
-from tasks.snapshot import publish_snapshot
-from tasks.validate import validate_inputs
+from nrr.tasks.notify import build_report, notify_close
+from nrr.tasks.snapshot import publish_snapshot
+from nrr.tasks.validate import validate_inputs
 
 
 def task_runner_for(settings: Settings):
@@ -90,6 +91,7 @@ def backfill(
     if first is None or last is None or first > last:
         raise StepFailed("parameters", f"the range {from_month} .. {to_month} is reversed: "
                          "the first month must not be after the last")  # fmt: skip
+    refuse_unfinished(last, settings.close_timezone)
     months = months_between(first, last)
     run_id = current_run_id()
     run_dir = settings.data_dir / "runs" / f"backfill-{run_id}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.common import (
+from nrr.flows.common import (
     current_run_id,
     flow_settings,
     parse_month,
@@ -15,23 +15,23 @@ from flows.common import (
     refuse_unfinished,
     step,
 )
-from flows.failure_alert import alert_close_failed
-from flows.limits import exclusive, lake_limit, publish_limit
-from flows.names import close_run_name, default_close_month
+from nrr.flows.failure_alert import alert_close_failed, mark_alerted
+from nrr.flows.limits import exclusive, lake_limit, publish_limit
+from nrr.flows.names import close_run_name, default_close_month
 from nrr.locking import warehouse_lock
 from nrr.snapshots.followups import mark_done
-from tasks.common import StepFailed, logger
-from tasks.compute import compute_close, load_warehouse, prune_run_outputs
-from tasks.extract import extract_stripe
-from tasks.notify import (
+from nrr.tasks.common import StepFailed, logger
+from nrr.tasks.compute import compute_close, load_warehouse, prune_run_outputs
+from nrr.tasks.extract import extract_with_retries
+from nrr.tasks.notify import (
     build_report,
     notify_blocked,
     notify_close,
     notify_implausible,
     publish_artifacts,
 )
-from tasks.snapshot import publish_snapshot
-from tasks.validate import validate_inputs, validate_outputs
+from nrr.tasks.snapshot import publish_snapshot
+from nrr.tasks.validate import validate_inputs, validate_outputs
 
 
 @flow(
@@ -73,7 +73,7 @@ def monthly_close(
     # the lake is read (and first extracted) by one run at a time: never half-written
     with _lake(settings, ledger_path):
         if ledger_path is None and (extract or (extract is None and settings.stripe_api_key)):
-            step("extract", extract_stripe, settings, full_extract)
+            step("extract", extract_with_retries(settings), settings, full_extract)
         inputs = step("validate-inputs", validate_inputs, settings, period, ledger_path, previous)
         if inputs.blocking:
             _block(settings, period, inputs, notify, "validate-inputs")
@@ -145,6 +145,7 @@ def _check_plausible(settings, staged, notify: bool, confirmed: bool) -> None:
     except ImplausibleClose as exc:
         if notify:
             notify_implausible(settings, staged.period, exc)
+            mark_alerted()
         raise StepFailed("plausibility", str(exc)) from exc
     except NrrError as exc:
         raise StepFailed("plausibility", str(exc)) from exc
@@ -154,8 +155,21 @@ def _block(settings, period, report, notify: bool, step_name: str) -> None:
     """Stop the close: nothing published; one alert naming the failed expectations."""
     if notify:
         notify_blocked(settings, period, report)
-    names = "; ".join(o.headline() for o in report.blocking[:5])
+        mark_alerted()
+    names = "; ".join(o.headline() + _first_example(o) for o in report.blocking[:5])
     raise StepFailed(
         step_name,
         f"{len(report.blocking)} critical data-quality failure(s), nothing published: {names}",
     )
+
+
+def _first_example(outcome) -> str:
+    """' (first: row 3: mrr=-5.0, customer_id=b)': where to look, in plain numbers."""
+    from nrr.expectations.report import example_text
+
+    if not outcome.examples or not isinstance(outcome.examples[0], dict):
+        return ""
+    example = dict(outcome.examples[0])
+    row = example.pop("_row", None)
+    where = f"row {row}: " if row is not None else ""
+    return f" (first: {where}{example_text(example)})"

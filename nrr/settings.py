@@ -227,6 +227,16 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         6 * 3600.0, gt=0, validation_alias=_alias("NRR_LOCK_TIMEOUT", "lock_timeout_seconds")
     )
+    # retries of a close's or the daily extract's Stripe extraction as a whole (the client
+    # already retries each request): how many, and the pause between them
+    extract_retries: int = Field(
+        2, ge=0, validation_alias=_alias("NRR_EXTRACT_RETRIES", "extract_retries")
+    )
+    extract_retry_delay_seconds: float = Field(
+        60.0,
+        ge=0,
+        validation_alias=_alias("NRR_EXTRACT_RETRY_DELAY", "extract_retry_delay_seconds"),
+    )
     # retention: run staging directories (runs/) and validation runs (Data Docs, results)
     keep_runs: int = Field(10, ge=1, validation_alias=_alias("NRR_KEEP_RUNS", "keep_runs"))
     keep_validations: int = Field(

@@ -35,7 +35,7 @@ class _UserErrorsWithoutTraceback(logging.Filter):
 
 
 def _is_user_error(exc: BaseException | None) -> bool:
-    from tasks.common import StepFailed
+    from nrr.tasks.common import StepFailed
 
     while exc is not None:
         if isinstance(exc, NrrError):
@@ -64,11 +64,13 @@ def _run_flow(call):
     """Run a flow; turn its failure into one clear sentence (the step that failed and why)."""
     from prefect.exceptions import PrefectException
 
-    from tasks.common import StepFailed
+    from nrr.ephemeral import prefect_api
+    from nrr.tasks.common import StepFailed
 
     quiet_user_errors()
     try:
-        return call()
+        with prefect_api():  # a temporary server that dies with this command, if needed
+            return call()
     except StepFailed as exc:
         raise NrrError(str(exc)) from None
     except PrefectException as exc:
@@ -94,7 +96,7 @@ def _exit_when_messages_pending(delivery: dict | None) -> None:
 
 
 def _refuse_unfinished(period, timezone: str) -> None:
-    from flows.common import refuse_unfinished
+    from nrr.flows.common import refuse_unfinished
 
     if period is not None:
         refuse_unfinished(period, timezone)
@@ -102,7 +104,7 @@ def _refuse_unfinished(period, timezone: str) -> None:
 
 def _fail_fast(check) -> None:
     """A flow's parameter check run before Prefect starts: its refusal as one sentence."""
-    from tasks.common import StepFailed
+    from nrr.tasks.common import StepFailed
 
     try:
         check()
@@ -160,7 +162,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(period, settings.close_timezone))
         ensure_writable(settings.data_dir)
-        from flows.monthly_close import monthly_close
+        from nrr.flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
             month=month, ledger=str(ledger) if ledger else None,
@@ -201,7 +203,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(last, settings.close_timezone))
         ensure_writable(settings.data_dir)
-        from flows.backfill import backfill as backfill_flow
+        from nrr.flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(
             from_month=from_month, to_month=to_month, ledger=str(ledger) if ledger else None,

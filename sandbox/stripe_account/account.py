@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from sandbox.ledger_generator import write_ledger
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
-from sandbox.stripe_account.fx import reporting_rates
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import (
+from nrr.sandbox.ledger_generator import write_ledger
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
+from nrr.sandbox.stripe_account.fx import reporting_rates
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import (
     Coupon,
     CreditNote,
     Customer,
@@ -29,9 +29,9 @@ from sandbox.stripe_account.records import (
     SubscriptionItem,
     TaxRate,
 )
-from sandbox.stripe_account.simulation import CustomerSim
-from sandbox.stripe_account.truth import truth_tables
-from sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
+from nrr.sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.truth import truth_tables
+from nrr.sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
 
 
 class Account:
@@ -72,6 +72,8 @@ class Account:
             objects=objects,
         )
         self.catalog.on_create = self.world.emit
+        # list prices change a little past the middle of the simulated span (catalog.py)
+        self.catalog.repricing_at = start + (int(0.55 * (now - start)) // DAY) * DAY
         self.sims: list[CustomerSim] = []
         self._tables: tuple[pa.Table, pa.Table] | None = None
 
@@ -83,6 +85,7 @@ class Account:
     def run(self) -> None:
         for sim in self.sims:
             sim.run_until(self.now)
+        self.catalog.archive_due(self.now, self.world.emit)
         self._tables = None
         self.version += 1
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_http.errors import ApiError, bad_param, missing
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_http.errors import ApiError, bad_param, missing
 
 Predicate = Callable[[Any, Any], bool]
 
@@ -92,6 +92,9 @@ RESOURCES = {
             "price",
             "rak_price_read",
             lambda a: a.prices,
+            # Stripe: "Returns a list of your active prices, excluding inline prices"
+            listed=lambda p: not p.inline,
+            defaults={"active": "true"},
             filters={
                 "active": lambda p, v: p.active == _bool(v, "active"),
                 "currency": lambda p, v: p.currency == v,

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expectations.catalog import render_audit
-from metrics.engine import EngineParams
-from metrics.twin import create_twin
 from nrr.compute import compute_close_files
+from nrr.expectations.catalog import render_audit
+from nrr.metrics.engine import EngineParams
+from nrr.metrics.twin import create_twin
 from nrr.settings import Settings
-from tasks.validate import validate_outputs as validate_outputs_step
+from nrr.tasks.validate import validate_outputs as validate_outputs_step
 from tests.metrics.harness import run_engine
 
 AS_OF = date(2024, 12, 1)

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import LedgerError, NrrError
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 # (description of the expectation that must fail, severity, the planted row)
