@@ -554,11 +554,7 @@ def _refuse_duplicates(
     unless the user declared them intended (`ledger_allow_duplicate_rows`)."""
     if rules is not None and rules.allow_duplicate_rows:
         return
-    values = ", ".join(
-        _quote(c)
-        for c in ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind",
-                  *attributes)
-    )  # fmt: skip
+    values = ", ".join(_quote(c) for c in (*KNOWN_COLUMNS, *attributes))
     # a cheap screen first (one hash aggregate): most ledgers have no repeat at all
     screened = con.execute(
         f"select count(*) from (select hash({values}) as h from {table} "

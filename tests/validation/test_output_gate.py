@@ -72,8 +72,7 @@ WINDOWS_TWIN = (
     "(the contract read literally) to the cent"
 )
 WINDOW_MEMBERS_TWIN = (
-    "retention_windows: every window member's start, end and reactivated MRR equal the "
-    "twin's, in every segment"
+    "retention_windows: every window member's start, end and reactivated MRR equal the twin's"
 )
 COHORTS_TWIN = (
     "cohort_retention: every cohort cell equals the plain SQL twin's "
