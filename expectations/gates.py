@@ -82,7 +82,6 @@ def validate_inputs(
     ledger_path: Path | None,
     previous: CloseStats | None,
     now: datetime | None = None,
-    batch_rows: int | None = None,
 ) -> ValidationReport:
     """Validate the close's inputs: the ledger file, or the raw Stripe lake, and FX rates.
 
@@ -111,7 +110,7 @@ def validate_inputs(
             extra = {}
         load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates, table="raw_fx_rates")
         _write_parameters(con, settings, window, extra)
-        return _run("inputs", settings, window, con, datasets, previous, batch_rows=batch_rows)
+        return _run("inputs", settings, window, con, datasets, previous)
     finally:
         con.close()
 
@@ -123,7 +122,6 @@ def validate_outputs(
     as_of: date,
     previous: CloseStats | None,
     now: datetime | None = None,
-    batch_rows: int | None = None,
 ) -> ValidationReport:
     """Validate the derived tables in the warehouse `con` (read-only is fine) for `as_of`."""
     from nrr.errors import NrrError
@@ -145,9 +143,7 @@ def validate_outputs(
         where cmm.month = p.as_of
         """
     )
-    return _run(
-        "outputs", settings, window, con, list(OUTPUT_DATASETS), previous, batch_rows=batch_rows
-    )
+    return _run("outputs", settings, window, con, list(OUTPUT_DATASETS), previous)
 
 
 # --- shared run machinery ------------------------------------------------------------------
@@ -158,15 +154,13 @@ def _run(
     con: duckdb.DuckDBPyConnection,
     datasets: Iterable[Dataset],
     previous: CloseStats | None,
-    *,
-    batch_rows: int | None,
 ) -> ValidationReport:
-    from expectations.gx_runner import DEFAULT_BATCH_ROWS, GxSession
+    from expectations.gx_runner import GxSession
 
     started = time.perf_counter()
     run_id = f"{window.as_of:%Y-%m}-{phase}-{window.now:%Y%m%dT%H%M%S%f}"
     run_dir = Path(settings.data_dir) / VALIDATION_DIR / run_id
-    session = GxSession(run_dir / "data_docs", run_id, batch_rows or DEFAULT_BATCH_ROWS)
+    session = GxSession(run_dir / "data_docs", run_id)
     results: list[ExpectationOutcome] = []
     notes: list[str] = []
     row_counts: dict[str, int] = {}

@@ -144,18 +144,48 @@ def test_only_planted_defects_fail(defect_report):
     }
 
 
-def test_results_are_the_same_in_small_batches(tmp_path, defects, defect_report):
+def test_duckdb_figures_give_the_verdicts_of_gx_pandas_engine(defects, defect_report):
+    """The gate computes each check's figures in one DuckDB pass; GX's own pandas engine,
+    validating the same staged rows, must reach the same verdicts and counts."""
+    import duckdb
+    import great_expectations as gx
+
+    from expectations.catalog import load_suite
+    from expectations.gates import CloseWindow, _parameters
+    from expectations.gx_runner import _gx_config
+    from expectations.ledger_input import stage_ledger
+
     path, _ = defects
-    small = validate_inputs(
-        make_settings(tmp_path), as_of=AS_OF, ledger_path=path, previous=None, batch_rows=97
+    settings = make_settings(path.parent)
+    con = duckdb.connect()
+    stage_ledger(con, path, settings.reporting_currency)
+    frame = con.sql("select * from ledger").df()
+    con.close()
+    window = CloseWindow.for_month(AS_OF, settings.timezone)
+    suite = load_suite("ledger", _parameters(settings, window, "ledger", None))
+    direct = [spec for spec in suite.expectations if spec.audit is None]
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("pandas")
+        .add_dataframe_asset("ledger")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
     )
-    assert small.row_counts == defect_report.row_counts
-    assert [
-        (o.description, o.success, o.unexpected_count, o.element_count) for o in small.results
-    ] == [
-        (o.description, o.success, o.unexpected_count, o.element_count)
+    by_pandas = {}
+    for spec in direct:
+        result = batch.validate(_gx_config(spec), result_format={"result_format": "SUMMARY"})
+        by_pandas[spec.description] = (
+            result.success,
+            result.result.get("unexpected_count"),
+            result.result.get("element_count"),
+        )
+    by_duckdb = {
+        o.description: (o.success, o.unexpected_count, o.element_count)
         for o in defect_report.results
-    ]
+        if o.audit is None and o.description in by_pandas
+    }
+    assert by_duckdb == by_pandas
+    assert any(not success for success, _, _ in by_pandas.values())
 
 
 def test_sixty_percent_drop_in_rows_is_critical(tmp_path, clean_ledger, clean_report):
