@@ -14,6 +14,7 @@ from flows.common import (
     previous_close_stats,
     step,
 )
+from nrr.compute import discard_staged_marts
 from nrr.locking import warehouse_lock
 from tasks.common import StepFailed, logger
 from tasks.compute import compute_close, load_warehouse
@@ -56,15 +57,17 @@ def monthly_close(
         _block(settings, period, inputs, notify, "validate-inputs")
     staged = step("compute", compute_close, settings, period, ledger_path, run_dir,
                   {"row_counts": inputs.stats().row_counts})  # fmt: skip
-    outputs = step("validate-outputs", validate_outputs, settings, period,
-                   run_dir / "marts", previous)  # fmt: skip
-    if outputs.blocking:
-        _block(settings, period, outputs, notify, "validate-outputs")
+    try:  # the computed marts wait in memory for the output gate, then the load
+        outputs = step("validate-outputs", validate_outputs, settings, period, run_dir, previous)
+        if outputs.blocking:
+            _block(settings, period, outputs, notify, "validate-outputs")
 
-    # one writer at a time: a second close of the same month waits, then finds it unchanged
-    with warehouse_lock(settings):
-        step("load-warehouse", load_warehouse, settings, run_dir / "marts")
-        published = step("publish", publish_snapshot, settings, staged.directory, run_id)
+        # one writer at a time: a second close of the same month waits, then finds it unchanged
+        with warehouse_lock(settings):
+            step("load-warehouse", load_warehouse, settings, run_dir)
+            published = step("publish", publish_snapshot, settings, staged.directory, run_id)
+    finally:
+        discard_staged_marts(run_dir)
 
     warnings = [o.headline() for o in (*inputs.warnings, *outputs.warnings)]
     summary = step("report", build_report, settings, published, warnings)
