@@ -258,3 +258,32 @@ def test_missing_ledger_and_missing_columns_are_clear_errors(tmp_path):
     pq.write_table(pa.table({"customer_id": ["a"], "mrr": [1.0]}), parquet)
     with pytest.raises(LedgerError, match=r"partial\.parquet lacks the required column"):
         validate_inputs(make_settings(tmp_path), as_of=AS_OF, ledger_path=parquet, previous=None)
+
+
+def test_typed_parquet_ledger_fails_the_same_checks_on_the_same_rows(tmp_path):
+    """A Parquet ledger's own dates and amounts are checked without a round trip through
+    text: its defects fail the same expectations, naming the same file rows."""
+    rows = clean_rows()
+    template = dict.fromkeys(rows[0], "")
+    typed_defects = [d for d in DEFECTS if d[0] in (
+        "mrr is not negative", "end_date is not before start_date",
+        "no period starts after the closed month (future rows are not counted)",
+        "currency is an ISO 4217 code")]  # fmt: skip
+    planted = [{**template, **row} for _, _, row in typed_defects]
+    table = pa.Table.from_pylist(rows + planted)
+    typed = table.set_column(
+        table.schema.get_field_index("mrr"), "mrr", table["mrr"].cast(pa.float64())
+    )
+    for column in ("start_date", "end_date"):
+        values = [None if v == "" else v for v in typed[column].to_pylist()]
+        typed = typed.set_column(
+            typed.schema.get_field_index(column), column, pa.array(values).cast(pa.date32())
+        )
+    path = tmp_path / "ledger.parquet"
+    pq.write_table(typed, path)
+    report = validate_inputs(make_settings(tmp_path), as_of=AS_OF, ledger_path=path, previous=None)
+    assert {o.description for o in report.results if not o.success} == {d[0] for d in typed_defects}
+    for index, (description, severity, _) in enumerate(typed_defects):
+        found = outcome(report, description)
+        assert found.severity is severity and found.unexpected_count == 1
+        assert found.examples[0]["_row"] == len(rows) + 1 + index
