@@ -7,7 +7,9 @@ DATA_DIR/validation/<run_id>/. No Prefect here: the flows call these functions.
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,6 +75,19 @@ class CloseWindow:
             end=_naive_utc(end),
             now=_naive_utc(current),
         )
+
+
+def import_gx_in_background() -> threading.Thread:
+    """Start importing Great Expectations on a thread and return it.
+
+    GX's imports (scipy, altair, marshmallow, ...) take seconds; a close starting Prefect's
+    ephemeral API meanwhile mostly waits for that server, so the gates find GX loaded.
+    """
+    thread = threading.Thread(
+        target=importlib.import_module, args=("expectations.gx_runner",), daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def validate_inputs(

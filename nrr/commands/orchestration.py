@@ -97,6 +97,9 @@ def register(app: typer.Typer) -> None:
         from nrr.cli import parse_month
 
         parse_month(month)  # fail fast on a typo, before Prefect starts
+        from expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
@@ -127,6 +130,9 @@ def register(app: typer.Typer) -> None:
         from nrr.cli import parse_month
 
         parse_month(from_month), parse_month(to_month)
+        from expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(
