@@ -1,7 +1,11 @@
-"""The three deployments: scheduled monthly close, backfill on demand, daily extract.
+"""The three deployments, defined once: scheduled monthly close, backfill on demand, daily
+extract. `nrr deploy --work-pool NAME` registers them for a worker; `python -m
+deployments.serve` runs them from one process. Both use these definitions.
 
-Used by `python -m deployments.serve` (a long-running process that runs them, no work pool
-needed) and by tests. For a process work pool, see deployments/prefect.yaml.
+Schedules come from the typed settings (NRR_CLOSE_CRON / NRR_CLOSE_TIMEZONE, NRR_EXTRACT_CRON
+/ NRR_EXTRACT_TIMEZONE). Entrypoints are module paths (`flows.monthly_close.monthly_close`):
+a worker, a runner or a Dask scheduler imports the installed package, whatever its working
+directory; no path of the deploying machine is recorded.
 """
 
 from __future__ import annotations
@@ -17,38 +21,55 @@ from nrr.settings import Settings
 CLOSE_DEPLOYMENT = "monthly-close"
 BACKFILL_DEPLOYMENT = "backfill-on-demand"
 EXTRACT_DEPLOYMENT = "daily-extract"
-DAILY_EXTRACT_CRON = "0 5 * * *"
+DAILY_EXTRACT_CRON = "0 5 * * *"  # the default of NRR_EXTRACT_CRON
 
 
-def build_deployments(settings: Settings, data_dir: str | None = None) -> list[RunnerDeployment]:
-    """Deployments with schedules from the settings (NRR_CLOSE_CRON, NRR_CLOSE_TIMEZONE)."""
+def job_variables(settings: Settings, working_dir: str | None = None) -> dict[str, object]:
+    """What a process worker adds to each run: the settings' environment by name, never a
+    secret's value (keys and tokens come from the worker's own environment)."""
+    variables: dict[str, object] = {"env": {"NRR_ENVIRONMENT": settings.environment}}
+    if working_dir:
+        variables["working_dir"] = working_dir
+    return variables
+
+
+def build_deployments(
+    settings: Settings,
+    data_dir: str | None = None,
+    *,
+    working_dir: str | None = None,
+    with_job_variables: bool = False,
+) -> list[RunnerDeployment]:
+    """Deployments with their schedules; `data_dir` is baked in as a parameter only when
+    given (by default each run uses the NRR_DATA_DIR of the process that runs it)."""
     common = {"data_dir": data_dir} if data_dir else {}
-    # module entrypoints (flows.monthly_close.monthly_close): runs import the installed
-    # package, whatever the runner's working directory
-    by_module = {"entrypoint_type": EntrypointType.MODULE_PATH}
+    extras: dict[str, object] = {"entrypoint_type": EntrypointType.MODULE_PATH}
+    if with_job_variables:
+        extras["job_variables"] = job_variables(settings, working_dir)
+    extract_timezone = settings.extract_timezone or settings.close_timezone
     return [
         monthly_close.to_deployment(
             name=CLOSE_DEPLOYMENT,
-            **by_module,
             schedules=[Cron(settings.close_cron, timezone=settings.close_timezone)],
             parameters={**common},
             description="Close the month that just ended: extract, validate, compute, "
             "snapshot, report, notify.",
             tags=["nrr", "close"],
+            **extras,
         ),
         backfill.to_deployment(
             name=BACKFILL_DEPLOYMENT,
-            **by_module,
             parameters={**common},
             description="Snapshot a range of months on demand (from_month, to_month).",
             tags=["nrr", "backfill"],
+            **extras,
         ),
         extract.to_deployment(
             name=EXTRACT_DEPLOYMENT,
-            **by_module,
-            schedules=[Cron(DAILY_EXTRACT_CRON, timezone=settings.close_timezone)],
+            schedules=[Cron(settings.extract_cron, timezone=extract_timezone)],
             parameters={**common},
             description="Incremental Stripe extraction, daily.",
             tags=["nrr", "extract"],
+            **extras,
         ),
     ]

@@ -1,7 +1,9 @@
 """Serve the deployments from this process: `python -m deployments.serve [--data-dir DIR]`.
 
-Needs a Prefect API (PREFECT_API_URL: `prefect server start` locally, or Prefect Cloud).
-The process registers the deployments, then runs their scheduled and on-demand runs.
+Uses the same definitions as `nrr deploy` (deployments/definitions.py); for a work pool and
+a worker, use `nrr deploy --work-pool NAME` instead (the two register the same names: use
+one or the other). Needs a Prefect API (PREFECT_API_URL: `prefect server start`, or Prefect
+Cloud). The process registers the deployments, then runs their scheduled and on-demand runs.
 """
 
 from __future__ import annotations

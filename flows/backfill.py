@@ -6,6 +6,7 @@ month does not lose the others; re-running finishes the rest), quiet on Slack un
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 
@@ -18,13 +19,20 @@ from flows.common import (
     months_between,
     parse_month,
     previous_close_stats,
+    refuse_unfinished,
     step,
 )
+from flows.limits import exclusive, lake_limit, publish_limit
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
 from tasks.common import StepFailed, logger
-from tasks.compute import compute_backfill_months, fingerprint_months, stage_ledger
+from tasks.compute import (
+    compute_backfill_months,
+    fingerprint_months,
+    prune_run_outputs,
+    stage_ledger,
+)
 from tasks.notify import build_report, notify_close
 from tasks.snapshot import publish_snapshot
 from tasks.validate import validate_inputs
@@ -81,16 +89,25 @@ def backfill(
     settings = flow_settings(data_dir)
     first, last = parse_month(from_month), parse_month(to_month)
     if first is None or last is None or first > last:
-        raise StepFailed("parameters", f"empty range {from_month} .. {to_month}")
+        raise StepFailed("parameters", f"the range {from_month} .. {to_month} is reversed: "
+                         "the first month must not be after the last")  # fmt: skip
+    refuse_unfinished(last, settings.close_timezone)
     months = months_between(first, last)
     run_id = current_run_id()
     run_dir = settings.data_dir / "runs" / f"backfill-{run_id}"
     log = logger()
 
-    ledger_path = Path(ledger) if ledger else step("stage-ledger", stage_ledger, settings, run_dir)
     baseline = previous_close_stats(settings, last)
     source = Path(ledger) if ledger else None
-    inputs = step("validate-inputs", validate_inputs, settings, last, source, baseline)
+    # the lake is read by one run at a time (never while an extraction writes it)
+    lake = (
+        contextlib.nullcontext()
+        if ledger
+        else exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)
+    )
+    with lake:
+        ledger_path = source or step("stage-ledger", stage_ledger, settings, run_dir)
+        inputs = step("validate-inputs", validate_inputs, settings, last, source, baseline)
     if inputs.blocking:
         names = "; ".join(o.headline() for o in inputs.blocking[:5])
         raise StepFailed("validate-inputs", f"critical data-quality failure(s): {names}")
@@ -118,7 +135,10 @@ def backfill(
             outcomes[key] = f"failed: {failed[month]}"
             continue
         try:
-            result = publish_snapshot(settings, staged[month].directory, run_id)
+            with exclusive(
+                publish_limit(month), f"publishing {key}", settings.lock_timeout_seconds
+            ):
+                result = publish_snapshot(settings, staged[month].directory, run_id)
         except Exception as exc:
             failed[month] = f"{type(exc).__name__}: {exc}"
             outcomes[key] = f"failed: {failed[month]}"
@@ -139,6 +159,7 @@ def backfill(
         "outcomes": dict(sorted(outcomes.items())),
     }
     _artifact(report)
+    prune_run_outputs(settings)
     if failed:
         listed = ", ".join(f"{m:%Y-%m}" for m in sorted(failed))
         raise StepFailed("backfill", f"{len(failed)} month(s) failed ({listed}); the others are "

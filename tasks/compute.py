@@ -97,3 +97,15 @@ def stage_ledger(settings: Settings, run_dir: Path) -> Path:
     write_parquet_atomic(table, target)
     logger().info("staged the Stripe ledger (%s rows) at %s", f"{table.num_rows:,}", target)
     return target
+
+
+@task(name="prune-run-outputs", cache_policy=NO_CACHE)
+def prune_run_outputs(settings: Settings) -> int:
+    """Keep the newest N run staging dirs and validation runs (NRR_KEEP_RUNS, ..._VALIDATIONS)."""
+    from nrr.retention import prune_run_outputs as prune
+
+    pruned = prune(settings)
+    if pruned.removed:
+        logger().info("removed %d old run directories (%.1f MB)", len(pruned.removed),
+                      pruned.freed_bytes / 1e6)  # fmt: skip
+    return len(pruned.removed)

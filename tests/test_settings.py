@@ -14,13 +14,13 @@ pytestmark = pytest.mark.usefixtures("clean_env")
 
 def test_defaults_are_the_conservative_choices():
     s = Settings()
-    assert s.data_dir == Path("data")
+    assert s.data_dir == Path.cwd() / "data"  # resolved once, at settings time
     assert s.reporting_currency == "usd"
     assert s.timezone == "UTC"
     assert s.reactivation_policy == "exclude"
     assert (s.acv_smb_upper, s.acv_enterprise_lower) == (10_000, 100_000)
     assert s.window_months == [1, 3, 12]
-    assert s.warehouse_path == Path("data/warehouse.duckdb")
+    assert s.warehouse_path == Path.cwd() / "data" / "warehouse.duckdb"
 
 
 def test_environment_variables_of_the_data_contract(monkeypatch, tmp_path):
@@ -33,7 +33,7 @@ def test_environment_variables_of_the_data_contract(monkeypatch, tmp_path):
     s = Settings()
     assert s.data_dir == tmp_path / "d"
     assert s.reporting_currency == "eur"
-    assert s.fx_rates_path == Path("rates.csv")
+    assert s.fx_rates_path == Path.cwd() / "rates.csv"
     assert s.stripe_api_key.get_secret_value() == "rk_test_secret"
     assert "rk_test_secret" not in repr(s)
     assert s.slack_channel == "#leadership"

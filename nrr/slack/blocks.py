@@ -321,10 +321,12 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
             if failure.unexpected_count is not None
             else "failed"
         )
-        text = (
-            f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}\n"
-            f"{rows} · severity {mrkdwn(failure.severity, 20)}"
+        what = (
+            f"*{mrkdwn(failure.reason, 300)}* ({mrkdwn(failure.dataset, 150)})"
+            if failure.reason
+            else f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}"
         )
+        text = f"{what}\n{rows} · severity {mrkdwn(failure.severity, 20)}"
         if failure.examples:
             text += "\nExamples: " + ", ".join(code(e, 80) for e in failure.examples[:5])
         blocks.append(section(text))
@@ -337,6 +339,23 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
         )
     )
     text = f"Alert: {period:%B %Y} close blocked, {count} critical data-quality failure(s)"
+    return text, blocks
+
+
+def render_failed(
+    period: date, step: str, reason: str, run_url: str | None
+) -> tuple[str, list[Block]]:
+    """A close that failed or crashed: which step, the one-line reason, where the run is."""
+    where = f"<{run_url}|the flow run in Prefect>" if run_url else "the flow run in Prefect"
+    blocks = [
+        header(f":rotating_light: {period:%B %Y} close failed"),
+        section(
+            f"*Step:* {code(step, 100)}\n*Reason:* {mrkdwn(reason, 1500)}\n"
+            "Nothing new was published by this run; the latest published figures stand."
+        ),
+        context(f"Logs and the state of every step: {where}. Fix the cause, then re-run."),
+    ]
+    text = f"Alert: {period:%B %Y} close failed at step {step}: {truncate(reason, 500)}"
     return text, blocks
 
 

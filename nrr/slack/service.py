@@ -25,6 +25,7 @@ from nrr.slack.state import (
     alert_key,
     blocked_key,
     charts_key,
+    failed_key,
     summary_key,
 )
 from nrr.slack.summary import BlockedFailure, CloseSummary, Restatement
@@ -137,6 +138,34 @@ def notify_blocked(
         return _deliver(state, destination, [message])
     except Exception as exc:
         return _crashed(key, "blocked", exc)
+
+
+def notify_failed(
+    settings: Settings,
+    period: date,
+    run_id: str,
+    step: str,
+    reason: str,
+    run_url: str | None,
+    *,
+    outbox: bool = False,
+) -> NotifyResult:
+    """Alert that a close failed or crashed (once per flow run, through the delivery ledger)."""
+    from nrr.slack.blocks import render_failed
+
+    period = period.replace(day=1)
+    key = failed_key(period, run_id)
+    try:
+        state = state_for(settings)
+        destination = destination_for(settings, state, outbox=outbox)
+        text, blocks = render_failed(period, step, reason, run_url)
+        message = Message(
+            key=key, kind="failed", period=f"{period:%Y-%m}", text=text, blocks=blocks,
+            rule="failed",
+        )  # fmt: skip
+        return _deliver(state, destination, [message])
+    except Exception as exc:
+        return _crashed(key, "failed", exc)
 
 
 def retry_pending(settings: Settings, *, resend_in_doubt: bool = False) -> NotifyResult:

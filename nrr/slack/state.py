@@ -70,6 +70,11 @@ def alert_key(period: date, version: int, rule: str) -> str:
     return f"{period:%Y-%m}/alert/v{version}/{rule}"
 
 
+def failed_key(period: date, run_id: str) -> str:
+    """One failure alert per flow run, however often its failure hooks fire."""
+    return f"{period:%Y-%m}/failed/{run_id}"
+
+
 def blocked_key(period: date, failing: list[tuple[str, str]]) -> str:
     """Same failing checks -> same key (a re-run of a blocked close does not post again);
     a different set of failures is news and gets a new key."""

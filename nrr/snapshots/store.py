@@ -26,19 +26,14 @@ from nrr.snapshots.month_figures import (
     read_meta,
 )
 from nrr.snapshots.restatement import Restatement
-from nrr.warehouse import read_warehouse
+from nrr.warehouse import locked_read
 
-RESTATED_METRICS = (
-    "nrr",
-    "grr",
-    "start_mrr",
-    "expansion",
-    "contraction",
-    "churn",
-    "reactivated_mrr",
-    "cohort_customers",
-    "retained_customers",
-)
+# What identifies a window figure; every other numeric column of retention_windows is a
+# figure that a new version restates when it moves (read from the staged file's schema, so a
+# figure added to the model is restated without anyone updating a list here).
+WINDOW_KEYS = ("snapshot_id", "as_of", "window_months", "dimension", "segment")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE",
+                 "DECIMAL", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
 TOLERANCE = 1e-9
 
 SCHEMA = """
@@ -69,6 +64,14 @@ create table if not exists snapshot_restatements (
     old_value double,
     new_value double,
     delta double
+);
+create table if not exists snapshot_followups (
+    snapshot_id varchar primary key,
+    period date not null,
+    version integer not null,
+    notify boolean not null,
+    created_at timestamp not null,
+    completed_at timestamp
 );
 create table if not exists snapshot_checks (
     checked_at timestamp not null,
@@ -155,13 +158,24 @@ def already_checked(
     return row[0] if row else None
 
 
+def restated_metrics(con: duckdb.DuckDBPyConnection, windows: Path) -> tuple[str, ...]:
+    """The figures of a staged windows file: its numeric columns other than the keys."""
+    columns = con.execute(f"describe select * from {_parquet(windows)}").fetchall()
+    return tuple(
+        name
+        for name, kind, *_ in columns
+        if name not in WINDOW_KEYS and kind.split("(")[0].upper() in NUMERIC_TYPES
+    )
+
+
 def _restatements(
     con: duckdb.DuckDBPyConnection, previous_id: str, windows: Path, period: date
 ) -> list[Restatement]:
     """Every published window figure that differs between the previous version and now."""
     pairs = ", ".join(
-        f"struct_pack(metric := '{m}', old := old.{m}::double, new := new.{m}::double)"
-        for m in RESTATED_METRICS
+        f"struct_pack(metric := '{m}', old := old.{quoted}::double, new := new.{quoted}::double)"
+        for m in restated_metrics(con, windows)
+        for quoted in ['"' + m.replace('"', '""') + '"']
     )
     rows = con.execute(
         f"""
@@ -210,22 +224,38 @@ def _figures_differ(con: duckdb.DuckDBPyConnection, previous_id: str, staged: Pa
 
 
 def publish_staged_month(
-    settings: Settings, staged: Path, *, run_id: str | None = None
+    settings: Settings,
+    staged: Path,
+    *,
+    run_id: str | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
-    """Publish the staged figures of one month as its next snapshot version, if they moved."""
+    """Publish the staged figures of one month as its next snapshot version, if they moved.
+
+    Implausible figures (nrr/snapshots/plausibility.py) raise ImplausibleClose unless
+    `confirm_implausible`; then the confirmation is recorded in the snapshot's stats.
+    `follow_up` (True: report and Slack messages, False: report only) records, in the same
+    transaction, that the new version still needs them (nrr/snapshots/followups.py)."""
     staged = Path(staged)
     meta = read_meta(staged)
     run_id = run_id or uuid.uuid4().hex[:12]
     with warehouse_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path))
         try:
-            return _publish(con, meta, staged, run_id)
+            return _publish(con, meta, staged, run_id, settings, confirm_implausible, follow_up)
         finally:
             con.close()
 
 
 def _publish(
-    con: duckdb.DuckDBPyConnection, meta: MonthMeta, staged: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    meta: MonthMeta,
+    staged: Path,
+    run_id: str,
+    settings: Settings | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
     ensure_schema(con)
     period = meta.period
@@ -236,6 +266,12 @@ def _publish(
         return PublishResult(period, "unchanged", known, version,
                              message=f"{period:%Y-%m}: inputs and code unchanged since {known}; "
                              "nothing written")  # fmt: skip
+    if settings is not None:
+        from nrr.snapshots.plausibility import check_publication, confirmation_record
+
+        jumps = check_publication(con, settings, meta, staged, confirmed=confirm_implausible)
+        if jumps:
+            meta.stats["plausibility_confirmed"] = confirmation_record(jumps)
     for table, file in FIGURE_TABLES.items():
         _ensure_figure_table(con, table, staged / file)
     latest = latest_snapshot(con, period)
@@ -277,6 +313,11 @@ def _publish(
                 [[snapshot_id, previous_id, period, r.window_months, r.dimension, r.segment,
                   r.metric, r.old, r.new, r.delta] for r in restated],
             )  # fmt: skip
+        if follow_up is not None:
+            con.execute(
+                "insert into snapshot_followups values (?, ?, ?, ?, ?, null)",
+                [snapshot_id, period, version, follow_up, now],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -295,8 +336,8 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
     """(fingerprint, code) pairs each month already has a snapshot for (for skipping)."""
     if not settings.warehouse_path.is_file():
         return {}
-    con = read_warehouse(settings)
-    try:
+    # under the writers' lock: another close in this process may be writing the file
+    with locked_read(settings) as con:
         if not _has_table(con, "snapshots"):
             return {}
         rows = con.execute(
@@ -305,8 +346,6 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
             if _has_table(con, "snapshot_checks")
             else "select period, input_fingerprint, code_version from snapshots"
         ).fetchall()
-    finally:
-        con.close()
     result: dict[date, set[tuple[str, str]]] = {}
     for period, fingerprint, code in rows:
         result.setdefault(period, set()).add((fingerprint, code))
@@ -317,8 +356,7 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
     """The stats of the latest published month before `before` (volume checks baseline)."""
     if not settings.warehouse_path.is_file():
         return None
-    con = read_warehouse(settings)
-    try:
+    with locked_read(settings) as con:  # (see published_fingerprints)
         if not _has_table(con, "snapshots"):
             return None
         row = con.execute(
@@ -326,8 +364,6 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
                order by period desc, version desc limit 1""",
             [before],
         ).fetchone()
-    finally:
-        con.close()
     if not row:
         return None
     stats = json.loads(row[1]) if row[1] else {}

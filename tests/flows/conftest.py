@@ -14,6 +14,15 @@ FIRST_MONTH = date(2023, 1, 1)
 MONTHS = 24  # 2023-01 .. 2024-12
 
 
+def pytest_collection_modifyitems(items):
+    """Every test of this package runs under the Prefect API below: marked `prefect`, so
+    `-m "not prefect"` leaves them (and the server's start-up) out of a fast inner loop."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture(scope="package", autouse=True)
 def prefect_api(tmp_path_factory):
     """One real Prefect API (SQLite-backed local server) for every flow test. Torn down

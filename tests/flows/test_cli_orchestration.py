@@ -53,3 +53,17 @@ def test_a_failed_close_is_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch
         raise AssertionError("the close should have failed")
     err = capsys.readouterr().err
     assert "error: step 'validate-inputs' failed: " in err and "ledger file not found" in err
+
+
+def test_readme_close_with_relative_paths_and_the_default_data_dir(tmp_path, ledger_file):
+    """`nrr close --ledger ledger.csv --month 2025-06` as the README writes it: a relative
+    ledger and the default `./data` (Great Expectations needs absolute paths)."""
+    import shutil
+
+    shutil.copy(ledger_file, tmp_path / "ledger.csv")  # the working directory (clean_env)
+    result = runner.invoke(app, ["close", "--ledger", "ledger.csv", "--month", "2024-06",
+                                 "--no-notify"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "published 2024-06-v1" in result.output
+    assert (tmp_path / "data" / "warehouse.duckdb").is_file()
+    assert any((tmp_path / "data" / "validation").rglob("index.html"))

@@ -87,6 +87,22 @@ class Window:
         return float((self.start - self.contraction - self.churn) / self.start)
 
 
+def _add_member(w: Window, start_c: Decimal, end_c: Decimal, gap: bool, policy: str) -> None:
+    """One member's start and end MRR into a window's sums, under the reactivation policy."""
+    if gap and end_c > 0:
+        w.reactivated += end_c
+        if policy == "exclude":
+            end_c = Decimal(0)
+    w.cohort += 1
+    w.start += start_c
+    w.retained += end_c > 0
+    w.expansion += max(Decimal(0), end_c - start_c)
+    if end_c > 0:
+        w.contraction += max(Decimal(0), start_c - end_c)
+    else:
+        w.churn += start_c
+
+
 def window(mrr: Mapping[tuple[str, int], Decimal], m0: int, m1: int, policy: str) -> Window:
     w = Window(0, 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0))
     for c in sorted({c for c, _ in mrr}):
@@ -95,39 +111,26 @@ def window(mrr: Mapping[tuple[str, int], Decimal], m0: int, m1: int, policy: str
             continue
         end_c = mrr.get((c, m1), Decimal(0))
         gap = any(mrr.get((c, idx), Decimal(0)) == 0 for idx in range(m0 + 1, m1 + 1))
-        if gap and end_c > 0:
-            w.reactivated += end_c
-            if policy == "exclude":
-                end_c = Decimal(0)
-        w.cohort += 1
-        w.start += start_c
-        w.retained += end_c > 0
-        w.expansion += max(Decimal(0), end_c - start_c)
-        if end_c > 0:
-            w.contraction += max(Decimal(0), start_c - end_c)
-        else:
-            w.churn += start_c
+        _add_member(w, start_c, end_c, gap, policy)
     return w
 
 
-def cohort_cells(
+def cohort_windows(
     mrr: Mapping[tuple[str, int], Decimal], as_of: int, policy: str
-) -> dict[tuple[int, int], tuple[int, Decimal, Decimal]]:
-    """(cohort, age) -> (customers, start MRR, MRR at age under the policy)."""
+) -> dict[tuple[int, int], Window]:
+    """(cohort month, age) -> the cohort's figures at that age, read like a window from the
+    cohort month: members are the customers whose first month with MRR is the cohort month,
+    each member's MRR at the age against its MRR in the cohort month."""
     first: dict[str, int] = {}
     for c, idx in sorted(mrr, key=lambda key: key[1]):
         first.setdefault(c, idx)
-    cells: dict[tuple[int, int], tuple[int, Decimal, Decimal]] = {}
+    result: dict[tuple[int, int], Window] = {}
     for k in sorted(set(first.values())):
-        members = [c for c, f in first.items() if f == k]
-        start = sum((mrr[(c, k)] for c in members), Decimal(0))
+        members = sorted(c for c, f in first.items() if f == k)
         for age in range(as_of - k + 1):
-            total = Decimal(0)
+            w = Window(0, 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0))
             for c in members:
-                end = mrr.get((c, k + age), Decimal(0))
                 gap = any(mrr.get((c, i), Decimal(0)) == 0 for i in range(k, k + age + 1))
-                if gap and policy == "exclude":
-                    end = Decimal(0)
-                total += end
-            cells[(k, age)] = (len(members), start, total)
-    return cells
+                _add_member(w, mrr[(c, k)], mrr.get((c, k + age), Decimal(0)), gap, policy)
+            result[(k, age)] = w
+    return result

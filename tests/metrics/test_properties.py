@@ -42,6 +42,9 @@ def ledger_rows(draw) -> list[dict[str, object]]:
     return rows
 
 
+# 30 random ledgers per property: the slowest metric tests (`-m "not slow"` skips them)
+pytestmark = pytest.mark.slow
+
 PROPERTY_SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -61,8 +64,9 @@ def _tables(con) -> dict[str, list[tuple]]:
                from retention_windows order by all"""
         ).fetchall(),
         "cohort_retention": con.execute(
-            "select cohort_month, age_months, customers, start_mrr, mrr from cohort_retention"
-            " order by all"
+            """select cohort_month, age_months, customers, start_mrr, mrr, retained_customers,
+                      expansion, contraction, churn, reactivated_mrr, grr
+               from cohort_retention order by all"""
         ).fetchall(),
     }
 
@@ -119,14 +123,17 @@ def test_engine_matches_the_literal_contract(rows, policy):
             assert got[7] == pytest.approx(expected.nrr)
             assert got[8] == pytest.approx(expected.grr)
 
-    cells = reference.cohort_cells(expected_mrr, AS_OF_IDX, policy)
+    cells = reference.cohort_windows(expected_mrr, AS_OF_IDX, policy)
     got_cells = {
-        (reference.month_index(k), age): (n, s, m)
-        for k, age, n, s, m in _tables(con)["cohort_retention"]
+        (reference.month_index(k), age): rest for k, age, *rest in _tables(con)["cohort_retention"]
     }
     assert got_cells.keys() == cells.keys()
-    for key, (n, start, end) in cells.items():
-        assert got_cells[key] == (n, pytest.approx(float(start)), pytest.approx(float(end)))
+    for key, w in cells.items():
+        end = w.start + w.expansion - w.contraction - w.churn
+        assert got_cells[key] == pytest.approx(
+            [w.cohort, float(w.start), float(end), w.retained, float(w.expansion),
+             float(w.contraction), float(w.churn), float(w.reactivated), w.grr]
+        ), key  # fmt: skip
 
 
 @PROPERTY_SETTINGS
@@ -144,6 +151,7 @@ def test_bridge_reconciles_grr_at_most_one_and_nrr_is_end_over_start(rows, polic
     ).fetchone()[0]
     assert mismatches == 0
     assert con.execute("select count(*) from retention_windows where grr > 1").fetchone()[0] == 0
+    assert con.execute("select count(*) from cohort_retention where grr > 1").fetchone()[0] == 0
     off = con.execute(
         """select count(*) from retention_windows
            where start_mrr > 0 and abs(nrr - end_mrr / start_mrr) > 1e-9"""

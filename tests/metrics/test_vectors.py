@@ -92,18 +92,24 @@ def test_vector_1_bands_and_waterfall():
 
 
 def test_vector_4_annual_plan_is_100_in_each_of_its_12_months():
-    # an annual plan of 1,200 billed once in January is 100 of MRR (1,200 / 12) per month
-    con, _ = run_engine(
-        [
-            {
-                "customer_id": "annual",
-                "start_date": "2024-01-01",
-                "end_date": "2025-01-01",
-                "mrr": 1200 / 12,
-            }
-        ],
-        date(2025, 3, 1),
+    # an annual plan of 1,200 billed once in January, as Stripe bills it: a yearly price of
+    # 120,000 cents on one invoice line for the year. The Stripe derivation normalises it
+    # (interval 'year' -> / 12), and the engine counts the result month by month.
+    from nrr.stripe_source.ledger import ledger_from_objects
+    from tests.stripe.objects import customer, invoice, line, price, product, subscription, ts
+
+    plan = product("Annual")
+    cust = customer("annual")
+    yearly = price(plan, 120_000, interval="year")
+    sub = subscription(cust, [(yearly, 1)], status="canceled", ended_at=ts("2025-01-01"))
+    billed = invoice(cust, [line(sub, yearly, ts("2024-01-01"), ts("2025-01-01"))], sub=sub)
+    ledger = ledger_from_objects(
+        customers=[cust], products=[plan], prices=[yearly], subscriptions=[sub], invoices=[billed]
     )
+    (row,) = ledger.to_pylist()
+    assert (row["billing_interval"], row["mrr"]) == ("year", 100.0)
+
+    con, _ = run_engine(ledger.to_pylist(), date(2025, 3, 1))
     by_month = mrr_by_month(con, "annual")
     assert by_month == {f"2024-{m:02d}": 100.0 for m in range(1, 13)}
     assert movements(con, "annual") == [
