@@ -83,7 +83,7 @@ def close_steps(log: str, started_epoch: float, wall: float) -> dict[str, float]
 
 
 def ledger_for(customers: int, months: int, workdir: Path) -> tuple[Path, str, int]:
-    from sandbox.ledger_generator import generate_ledger, write_ledger
+    from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
     path = workdir / f"ledger_{customers}.parquet"
     generated = generate_ledger(customers, months, first_month=FIRST, seed=11, with_truth=False)

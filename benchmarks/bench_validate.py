@@ -47,10 +47,10 @@ REPLICATED = {
 
 def build_base(workdir: Path, customers: int, months: int, seed: int) -> tuple[Path, date]:
     """Generate an account and extract it from the local Stripe server; return (dir, as_of)."""
+    from nrr.sandbox.stripe_generator import generate_account
+    from nrr.sandbox.stripe_server import serve
     from nrr.settings import Settings
     from nrr.stripe_source.extract import extract
-    from sandbox.stripe_generator import generate_account
-    from sandbox.stripe_server import serve
 
     account = generate_account(customers, months, first_month=FIRST_MONTH, seed=seed)
     base = workdir / "base"
@@ -146,8 +146,8 @@ as_of = date.fromisoformat({as_of!r})
 """
 
 VALIDATE_INPUTS = """
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats
 previous = CloseStats.from_dict(json.loads({previous!r}))
 report = validate_inputs(settings, as_of=as_of, ledger_path=None, previous=previous,
                          batch_rows={batch_rows})
@@ -161,7 +161,7 @@ Path({out!r}).write_text(json.dumps({{"seconds": result.seconds, "rows": result.
 """
 
 VALIDATE_OUTPUTS = """
-from expectations.gates import validate_outputs
+from nrr.expectations.gates import validate_outputs
 from nrr.warehouse import read_warehouse
 con = read_warehouse(settings)
 report = validate_outputs(con, settings, as_of=as_of, previous=None)

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from expectations.report import Severity
+from nrr.expectations.report import Severity
 
 SUITES_DIR = Path(__file__).parent / "suites"
 AUDITS_DIR = Path(__file__).parent / "audits"
@@ -164,7 +164,7 @@ def _audit_template(name: str):
     a rule such as "to the cent" has one home, shared by the engine and the audits."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from metrics.engine import MODELS_DIR
+    from nrr.metrics.engine import MODELS_DIR
 
     env = Environment(
         loader=FileSystemLoader([AUDITS_DIR, MODELS_DIR]),

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from expectations.catalog import ExpectationSpec
+from nrr.expectations.catalog import ExpectationSpec
 
 FLOATS = ("DOUBLE", "FLOAT", "REAL")
 SET_EXPECTATIONS = (

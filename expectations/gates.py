@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from expectations.catalog import load_suite
-from expectations.dataset import Dataset
-from expectations.report import CloseStats, ExpectationOutcome, ValidationReport
 from nrr.currencies import ISO_4217_CODES
+from nrr.expectations.catalog import load_suite
+from nrr.expectations.dataset import Dataset
+from nrr.expectations.report import CloseStats, ExpectationOutcome, ValidationReport
 from nrr.relations import persistent_relations
 from nrr.settings import Settings
 
@@ -84,7 +84,7 @@ def import_gx_in_background() -> threading.Thread:
     ephemeral API meanwhile mostly waits for that server, so the gates find GX loaded.
     """
     thread = threading.Thread(
-        target=importlib.import_module, args=("expectations.gx_runner",), daemon=True
+        target=importlib.import_module, args=("nrr.expectations.gx_runner",), daemon=True
     )
     thread.start()
     return thread
@@ -113,13 +113,13 @@ def validate_inputs(
     con.execute("set temp_directory = ?", [str(spill)])
     try:
         if ledger_path is not None:
-            from expectations.ledger_input import stage_ledger
+            from nrr.expectations.ledger_input import stage_ledger
 
             datasets = [stage_ledger(con, Path(ledger_path), settings.reporting_currency)]
             modified = datetime.fromtimestamp(Path(ledger_path).stat().st_mtime, UTC)
             extra = {"ledger_modified_at": _naive_utc(modified)}
         else:
-            from expectations.lake_input import stage_lake
+            from nrr.expectations.lake_input import stage_lake
 
             datasets = stage_lake(con, settings)
             extra = {}
@@ -165,8 +165,8 @@ def validate_outputs(
 def _create_twin(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
     """The plain SQL twin of the engine for the configured definitions, as temporary views:
     the `*__match*_twin` audits compare every window and cohort figure with it."""
-    from metrics.twin import create_twin
     from nrr.compute import engine_params
+    from nrr.metrics.twin import create_twin
 
     create_twin(con, engine_params(settings, as_of))
 
@@ -180,7 +180,7 @@ def _run(
     datasets: Iterable[Dataset],
     previous: CloseStats | None,
 ) -> ValidationReport:
-    from expectations.gx_runner import GxSession
+    from nrr.expectations.gx_runner import GxSession
 
     started = time.perf_counter()
     run_id = f"{window.as_of:%Y-%m}-{phase}-{window.now:%Y%m%dT%H%M%S%f}"

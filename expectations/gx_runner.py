@@ -24,11 +24,11 @@ from typing import Any
 
 import duckdb
 
-from expectations.catalog import ExpectationSpec, SuiteSpec
-from expectations.dataset import Dataset
-from expectations.duckdb_metrics import Measured, measure
-from expectations.report import ExpectationOutcome, _jsonable
 from nrr.errors import NrrError, first_line
+from nrr.expectations.catalog import ExpectationSpec, SuiteSpec
+from nrr.expectations.dataset import Dataset
+from nrr.expectations.duckdb_metrics import Measured, measure
+from nrr.expectations.report import ExpectationOutcome, _jsonable
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.dataset import Dataset
+from nrr.expectations.dataset import Dataset
 
 # The loader's own parsing rules: one definition of "a date", "a number", "a text".
-from metrics.engine import quote
+from nrr.metrics.engine import quote
 from nrr.sources.ledger import (
     ROW_COLUMN,
     attribute_columns,

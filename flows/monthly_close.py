@@ -7,7 +7,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.common import (
+from nrr.compute import discard_staged_marts
+from nrr.flows.common import (
     current_run_id,
     flow_settings,
     parse_month,
@@ -15,24 +16,23 @@ from flows.common import (
     refuse_unfinished,
     step,
 )
-from flows.failure_alert import alert_close_failed, mark_alerted
-from flows.limits import exclusive, lake_limit, publish_limit
-from flows.names import close_run_name, default_close_month
-from nrr.compute import discard_staged_marts
+from nrr.flows.failure_alert import alert_close_failed, mark_alerted
+from nrr.flows.limits import exclusive, lake_limit, publish_limit
+from nrr.flows.names import close_run_name, default_close_month
 from nrr.locking import warehouse_lock
 from nrr.snapshots.followups import mark_done
-from tasks.common import StepFailed, logger
-from tasks.compute import compute_close, load_warehouse, prune_run_outputs
-from tasks.extract import extract_with_retries
-from tasks.notify import (
+from nrr.tasks.common import StepFailed, logger
+from nrr.tasks.compute import compute_close, load_warehouse, prune_run_outputs
+from nrr.tasks.extract import extract_with_retries
+from nrr.tasks.notify import (
     build_report,
     notify_blocked,
     notify_close,
     notify_implausible,
     publish_artifacts,
 )
-from tasks.snapshot import publish_snapshot
-from tasks.validate import validate_inputs, validate_outputs
+from nrr.tasks.snapshot import publish_snapshot
+from nrr.tasks.validate import validate_inputs, validate_outputs
 
 
 @flow(
@@ -168,7 +168,7 @@ def _block(settings, period, report, notify: bool, step_name: str) -> None:
 
 def _first_example(outcome) -> str:
     """' (first: row 3: mrr=-5.0, customer_id=b)': where to look, in plain numbers."""
-    from expectations.report import example_text
+    from nrr.expectations.report import example_text
 
     if not outcome.examples or not isinstance(outcome.examples[0], dict):
         return ""

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from metrics.engine import (
+from nrr.errors import BadRow, NrrError
+from nrr.metrics.engine import (
     MART_TABLES,
     BuildResult,
     EngineParams,
     build,
     create_relation,
 )
-from nrr.errors import BadRow, NrrError
 from nrr.relations import persistent_relations
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint

@@ -16,7 +16,7 @@ from nrr.compute import (
     month_fingerprints,
 )
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 @task(name="compute-close", timeout_seconds=3 * 3600, cache_policy=NO_CACHE)

@@ -1,6 +1,6 @@
 """`nrr deploy --work-pool NAME`: register every deployment on the Prefect server.
 
-The one way to deploy: the same definitions as `python -m deployments.serve`
+The one way to deploy: the same definitions as `python -m nrr.deployments.serve`
 (deployments/definitions.py), schedules from the typed settings, module entrypoints.
 Running it again updates the deployments in place (same names, same schedules).
 """
@@ -77,7 +77,7 @@ def _api_url() -> str:
 
 
 def _definitions(settings, working_dir: Path | None):
-    from deployments.definitions import build_deployments
+    from nrr.deployments.definitions import build_deployments
 
     try:
         return build_deployments(

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import BadRow, LedgerError, first_line
+from nrr.metrics.engine import KNOWN_LEDGER_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa

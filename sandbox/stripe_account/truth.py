@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.simulation import CustomerSim
 
 
 def truth_tables(

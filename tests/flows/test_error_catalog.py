@@ -175,7 +175,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory, ledger_file) -> Path:
     """A data directory with 2024-10-v1 published (Slack messages in the outbox)."""
-    from flows.monthly_close import monthly_close
+    from nrr.flows.monthly_close import monthly_close
 
     data = tmp_path_factory.mktemp("baseline") / "data"
     monthly_close(month="2024-10", ledger=str(ledger_file), data_dir=str(data))

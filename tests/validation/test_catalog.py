@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from expectations.catalog import (
+from nrr.expectations.catalog import (
     SUPPORTED_EXPECTATIONS,
     checks_markdown,
     load_suite,
@@ -23,7 +23,7 @@ def test_docs_list_every_check_as_the_suites_define_it():
     text = DOCS.read_text()
     begin, end = "<!-- checks:begin -->\n", "<!-- checks:end -->"
     embedded = text[text.index(begin) + len(begin) : text.index(end)].strip()
-    assert embedded == checks_markdown().strip(), "run: python -m expectations.catalog"
+    assert embedded == checks_markdown().strip(), "run: python -m nrr.expectations.catalog"
 
 
 @pytest.mark.parametrize("name", suite_names())
@@ -48,7 +48,7 @@ def test_suite_loads_into_gx_and_audits_render(name):
 
 
 def test_expectations_without_a_one_pass_form_are_refused(tmp_path, monkeypatch):
-    from expectations import catalog
+    from nrr.expectations import catalog
 
     (tmp_path / "bad.json").write_text(
         '{"name": "bad", "expectations": [{"type": "expect_column_values_to_be_unique", '

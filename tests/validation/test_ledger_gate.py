@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import LedgerError, NrrError
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 # (description of the expectation that must fail, severity, the planted row)
@@ -150,10 +150,10 @@ def test_duckdb_figures_give_the_verdicts_of_gx_pandas_engine(defects, defect_re
     import duckdb
     import great_expectations as gx
 
-    from expectations.catalog import load_suite
-    from expectations.gates import CloseWindow, _parameters
-    from expectations.gx_runner import _gx_config
-    from expectations.ledger_input import stage_ledger
+    from nrr.expectations.catalog import load_suite
+    from nrr.expectations.gates import CloseWindow, _parameters
+    from nrr.expectations.gx_runner import _gx_config
+    from nrr.expectations.ledger_input import stage_ledger
 
     path, _ = defects
     settings = make_settings(path.parent)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from expectations.gates import validate_outputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import NrrError
+from nrr.expectations.gates import validate_outputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from nrr.warehouse import read_warehouse
 from tests.validation.conftest import AS_OF, copy_warehouse
 
