@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from nrr.compute import discard_staged_marts
 from nrr.flows.common import (
     current_run_id,
     flow_settings,
@@ -79,19 +80,21 @@ def monthly_close(
             _block(settings, period, inputs, notify, "validate-inputs")
         staged = step("compute", compute_close, settings, period, ledger_path, run_dir,
                       {"row_counts": inputs.stats().row_counts})  # fmt: skip
-    outputs = step("validate-outputs", validate_outputs, settings, period,
-                   run_dir / "marts", previous)  # fmt: skip
-    if outputs.blocking:
-        _block(settings, period, outputs, notify, "validate-outputs")
-    _check_plausible(settings, staged, notify, confirm_implausible)
+    try:  # the computed marts wait in memory for the output gate, then the load
+        outputs = step("validate-outputs", validate_outputs, settings, period, run_dir, previous)
+        if outputs.blocking:
+            _block(settings, period, outputs, notify, "validate-outputs")
+        _check_plausible(settings, staged, notify, confirm_implausible)
 
-    # one writer at a time: a second close of the same month waits, then finds it unchanged
-    publishing = exclusive(publish_limit(period), f"publishing {period:%Y-%m}",
-                           settings.lock_timeout_seconds)  # fmt: skip
-    with publishing, warehouse_lock(settings):
-        step("load-warehouse", load_warehouse, settings, run_dir / "marts")
-        published = step("publish", publish_snapshot, settings, staged.directory, run_id,
-                         confirm_implausible, notify)  # fmt: skip
+        # one writer at a time: a second close of the same month waits, then finds it unchanged
+        publishing = exclusive(publish_limit(period), f"publishing {period:%Y-%m}",
+                               settings.lock_timeout_seconds)  # fmt: skip
+        with publishing, warehouse_lock(settings):
+            step("load-warehouse", load_warehouse, settings, run_dir)
+            published = step("publish", publish_snapshot, settings, staged.directory, run_id,
+                             confirm_implausible, notify)  # fmt: skip
+    finally:
+        discard_staged_marts(run_dir)
 
     warnings = [o.headline() for o in (*inputs.warnings, *outputs.warnings)]
     summary = step("report", build_report, settings, published, warnings)

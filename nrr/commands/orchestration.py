@@ -162,6 +162,9 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(period, settings.close_timezone))
         ensure_writable(settings.data_dir)
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from nrr.flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
@@ -203,6 +206,9 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(last, settings.close_timezone))
         ensure_writable(settings.data_dir)
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from nrr.flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(
