@@ -16,6 +16,7 @@ log = logging.getLogger("nrr.flows.failure_alert")
 
 STEP_FAILED = re.compile(r"step '(?P<step>[^']+)' failed: (?P<reason>.*)", re.DOTALL)
 BLOCKED_MARK = "critical data-quality failure(s), nothing published"
+IMPLAUSIBLE_MARK = "not published: implausible figures"  # nrr/snapshots/plausibility.py
 
 
 _ALERTED: set[str] = set()  # runs of this process that sent their own alert before failing
@@ -66,7 +67,8 @@ def _alert(flow_run, state) -> None:
     parameters = flow_run.parameters or {}
     if parameters.get("notify") is False:
         return
-    if str(flow_run.id) in _ALERTED or BLOCKED_MARK in (state.message or ""):
+    message = state.message or ""
+    if str(flow_run.id) in _ALERTED or BLOCKED_MARK in message or IMPLAUSIBLE_MARK in message:
         return  # the close's own alert (data quality, plausibility) already went out
     settings = flow_settings(parameters.get("data_dir"))
     try:

@@ -156,8 +156,20 @@ def _block(settings, period, report, notify: bool, step_name: str) -> None:
     if notify:
         notify_blocked(settings, period, report)
         mark_alerted()
-    names = "; ".join(o.headline() for o in report.blocking[:5])
+    names = "; ".join(o.headline() + _first_example(o) for o in report.blocking[:5])
     raise StepFailed(
         step_name,
         f"{len(report.blocking)} critical data-quality failure(s), nothing published: {names}",
     )
+
+
+def _first_example(outcome) -> str:
+    """' (first: row 3: mrr=-5.0, customer_id=b)': where to look, in plain numbers."""
+    from expectations.report import example_text
+
+    if not outcome.examples or not isinstance(outcome.examples[0], dict):
+        return ""
+    example = dict(outcome.examples[0])
+    row = example.pop("_row", None)
+    where = f"row {row}: " if row is not None else ""
+    return f" (first: {where}{example_text(example)})"

@@ -57,9 +57,11 @@ def key_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _syntax_line(exc: tomllib.TOMLDecodeError) -> str:
+def _syntax_line(exc: tomllib.TOMLDecodeError, text: str) -> str:
     found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-    return f"line {found.group(1)}" if found else "somewhere"
+    if found:
+        return f"line {found.group(1)}"
+    return f"line {max(1, len(text.splitlines()))} (end of file)"
 
 
 def accepted_keys(settings_cls: type[BaseSettings]) -> dict[str, str]:
@@ -86,9 +88,9 @@ class StrictTomlSource(InitSettingsSource):
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
             raise SettingsError(
-                f"{path}, {_syntax_line(exc)}: not valid TOML ({message.strip()})"
+                f"{path}, {_syntax_line(exc, text)}: not valid TOML ({message.strip()})"
             ) from None
         self.lines = key_lines(text)
         accepted = accepted_keys(settings_cls)

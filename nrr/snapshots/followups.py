@@ -41,18 +41,15 @@ def pending_followups(settings: Settings) -> list[Followup]:
     """Every published version whose report or messages were never completed, oldest first."""
     if not settings.warehouse_path.is_file():
         return []
-    from nrr.warehouse import read_warehouse
+    from nrr.warehouse import locked_read
 
-    con = read_warehouse(settings)
-    try:
+    with locked_read(settings) as con:  # another close of this process may be writing
         if not _has_followups(con):
             return []
         rows = con.execute(
             """select snapshot_id, period, version, notify from snapshot_followups
                where completed_at is null order by period, version"""
         ).fetchall()
-    finally:
-        con.close()
     return [Followup(str(r[0]), r[1], int(r[2]), bool(r[3])) for r in rows]
 
 

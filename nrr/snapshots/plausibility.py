@@ -110,12 +110,13 @@ def published_figures(
 
 def refuse_before_first_revenue(meta: MonthMeta) -> None:
     """A month before any revenue has nothing to close (it would publish an empty month)."""
-    first = meta.stats.get("first_revenue") if "first_revenue" in meta.stats else "unknown"
-    if first == "unknown":  # staged by an older version: nothing to judge by
+    if "first_revenue" not in meta.stats:  # staged by an older version: nothing to judge by
         return
+    first = meta.stats["first_revenue"]
     if first is None:
         raise NrrError(
-            f"cannot close {meta.period:%Y-%m}: the ledger ({meta.source}) has no revenue at all"
+            f"cannot close {meta.period:%Y-%m}: the ledger has no revenue in or before that "
+            "month; there is nothing to publish"
         )
     first_month = date.fromisoformat(str(first)[:10]).replace(day=1)
     if meta.period < first_month:
@@ -156,11 +157,11 @@ def implausible_jumps(
 
 
 def _has_snapshots(con: duckdb.DuckDBPyConnection) -> bool:
-    names = {"snapshots", "snapshot_metrics"}
+    """Both tables a baseline is read from exist (not before the first publication)."""
     found = con.execute(
         "select count(*) from duckdb_tables() where table_name in ('snapshots', 'snapshot_metrics')"
     ).fetchone()[0]
-    return found == len(names)
+    return found == 2
 
 
 def check_publication(
@@ -190,13 +191,10 @@ def check_staged(settings: Settings, meta: MonthMeta, staged: Path, *, confirmed
     if not settings.warehouse_path.is_file():
         check_publication(None, settings, meta, staged, confirmed=confirmed)
         return
-    from nrr.warehouse import read_warehouse
+    from nrr.warehouse import locked_read
 
-    con = read_warehouse(settings)
-    try:
+    with locked_read(settings) as con:  # another close of this process may be writing
         check_publication(con, settings, meta, staged, confirmed=confirmed)
-    finally:
-        con.close()
 
 
 def confirmation_record(jumps: list[Jump]) -> list[dict[str, object]]:

@@ -26,7 +26,7 @@ from nrr.snapshots.month_figures import (
     read_meta,
 )
 from nrr.snapshots.restatement import Restatement
-from nrr.warehouse import read_warehouse
+from nrr.warehouse import locked_read
 
 # What identifies a window figure; every other numeric column of retention_windows is a
 # figure that a new version restates when it moves (read from the staged file's schema, so a
@@ -336,21 +336,16 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
     """(fingerprint, code) pairs each month already has a snapshot for (for skipping)."""
     if not settings.warehouse_path.is_file():
         return {}
-    # under the writers' lock: a read-only connection cannot open while a writer (another
-    # close in this process, say) holds the file open for writing
-    with warehouse_lock(settings):
-        con = read_warehouse(settings)
-        try:
-            if not _has_table(con, "snapshots"):
-                return {}
-            rows = con.execute(
-                """select period, input_fingerprint, code_version from snapshots
-                   union select period, input_fingerprint, code_version from snapshot_checks"""
-                if _has_table(con, "snapshot_checks")
-                else "select period, input_fingerprint, code_version from snapshots"
-            ).fetchall()
-        finally:
-            con.close()
+    # under the writers' lock: another close in this process may be writing the file
+    with locked_read(settings) as con:
+        if not _has_table(con, "snapshots"):
+            return {}
+        rows = con.execute(
+            """select period, input_fingerprint, code_version from snapshots
+               union select period, input_fingerprint, code_version from snapshot_checks"""
+            if _has_table(con, "snapshot_checks")
+            else "select period, input_fingerprint, code_version from snapshots"
+        ).fetchall()
     result: dict[date, set[tuple[str, str]]] = {}
     for period, fingerprint, code in rows:
         result.setdefault(period, set()).add((fingerprint, code))
@@ -361,18 +356,14 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
     """The stats of the latest published month before `before` (volume checks baseline)."""
     if not settings.warehouse_path.is_file():
         return None
-    with warehouse_lock(settings):  # (see published_fingerprints)
-        con = read_warehouse(settings)
-        try:
-            if not _has_table(con, "snapshots"):
-                return None
-            row = con.execute(
-                """select period, stats from snapshots where period < ?
-                   order by period desc, version desc limit 1""",
-                [before],
-            ).fetchone()
-        finally:
-            con.close()
+    with locked_read(settings) as con:  # (see published_fingerprints)
+        if not _has_table(con, "snapshots"):
+            return None
+        row = con.execute(
+            """select period, stats from snapshots where period < ?
+               order by period desc, version desc limit 1""",
+            [before],
+        ).fetchone()
     if not row:
         return None
     stats = json.loads(row[1]) if row[1] else {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import BadRow, LedgerError, first_line
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 # and importing it is a third of the command's start-up.
 
 REQUIRED_COLUMNS = ("customer_id", "start_date", "mrr")
-KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "end_date", "currency", "churn_kind")
+KNOWN_COLUMNS = KNOWN_LEDGER_COLUMNS  # the rest are segment attributes
 CHURN_KINDS = ("voluntary", "involuntary")
 ROW_COLUMN = "_row"
 # The largest monthly amount of one row: far above any real subscription, and small enough

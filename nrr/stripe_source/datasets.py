@@ -116,11 +116,23 @@ class Dataset:
     service: str | None  # URL segment of its list endpoint (/v1/<service>); None: derived
     columns: tuple[Column, ...]
     list_params: Mapping[str, Any] = field(default_factory=dict)
+    # one list walk per variant, each adding its filters to `list_params`: Stripe's price
+    # list returns active prices only unless asked, so catalog lists are walked with
+    # `active` true and false (docs/stripe.md, "Archived and inline prices")
+    list_variants: tuple[Mapping[str, Any], ...] = ({},)
     sliced: bool = False  # big enough to list in concurrent `created` slices
     notes: tuple[pa.Field, ...] = ()  # staged next to `raw`
     # rows matching this SQL that a complete (full) listing no longer returns were deleted
     # in Stripe: deleted customers, products and coupons, deleted draft invoices
     gone_when_unlisted: str | None = None
+
+    def walks(self) -> list[tuple[str, dict[str, Any]]]:
+        """(task key suffix, list params) of each list walk of this dataset."""
+        walks = []
+        for variant in self.list_variants:
+            suffix = "".join(f"-{key}_{str(value).lower()}" for key, value in variant.items())
+            walks.append((suffix, {**self.list_params, **variant}))
+        return walks
 
     @property
     def schema(self) -> pa.Schema:
@@ -160,6 +172,7 @@ PRODUCTS = Dataset(
     "product",
     "products",
     (ID, CREATED, DELETED, text("name", "name"), flag("active", "active"), METADATA, LIVEMODE, RAW),
+    list_variants=({"active": True}, {"active": False}),
     gone_when_unlisted="true",
 )
 
@@ -188,6 +201,7 @@ PRICES = Dataset(
         RAW,
     ),
     list_params={"expand": ["data.tiers"]},
+    list_variants=({"active": True}, {"active": False}),
 )
 
 COUPONS = Dataset(

@@ -35,6 +35,7 @@ from nrr.stripe_source.lake import (
 )
 from nrr.stripe_source.plan import Plan, plan_full, plan_incremental, preflight
 from nrr.stripe_source.progress import ExtractProgress
+from nrr.stripe_source.references import fetch_missing
 from nrr.stripe_source.state import ExtractState, LastRun, PendingRun, StateStore
 
 log = logging.getLogger("nrr.stripe")
@@ -179,6 +180,12 @@ class Run:
         else:
             workers.run_in_threads(self.observer, tasks, on_task, self.settings.stripe_concurrency)
 
+    def fetch_references(self) -> None:
+        """Prices and products that lines, items and prices reference but no list returned
+        (inline prices, archived ones a list missed): retrieved by id."""
+        self.progress.status("fetching referenced prices and products no list returned")
+        fetch_missing(self.observer, self.root)
+
     def commit(self) -> dict[str, int]:
         """Merge the staged parts into the lake, then record the cursors and clear the run."""
         self.progress.status("committing to the lake")
@@ -289,6 +296,7 @@ def _extract(settings: Settings, store: StateStore, *, full: bool, progress: boo
             run.write_first_pages(plan)
         run.apply_events()
         run.run_tasks()
+        run.fetch_references()
         rows = run.commit()
     finally:
         reporter.close()

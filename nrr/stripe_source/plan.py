@@ -42,13 +42,23 @@ def _filters_only(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan_dataset(api: StripeApi, dataset: Dataset, slices: int) -> Plan:
+    plan = Plan({})
+    for suffix, params in dataset.walks():
+        part = _plan_walk(api, dataset, suffix, params, slices)
+        plan.tasks.update(part.tasks)
+        plan.first_pages.update(part.first_pages)
+    return plan
+
+
+def _plan_walk(
+    api: StripeApi, dataset: Dataset, suffix: str, params: dict[str, Any], slices: int
+) -> Plan:
     assert dataset.service is not None
-    params = dict(dataset.list_params)
     page = api.list_page(dataset.service, {**params, "limit": PAGE_LIMIT})
     objects = list(page.get("data") or [])
     more = bool(page.get("has_more")) and bool(objects)
     newest = max((int(o["created"]) for o in objects if "created" in o), default=None)
-    first = f"{dataset.name}-first"
+    first = f"{dataset.name}{suffix}-first"
     if not more or not dataset.sliced:
         task = Task(
             dataset=dataset.name,
@@ -73,7 +83,7 @@ def _plan_dataset(api: StripeApi, dataset: Dataset, slices: int) -> Plan:
         open_low = index == len(ranges) - 1  # oldest slice: no lower bound
         open_high = index == 0  # newest slice: no upper bound
         bounds = created_range(gte=None if open_low else low, lt=None if open_high else high)
-        key = f"{dataset.name}-{index:03d}"
+        key = f"{dataset.name}{suffix}-{index:03d}"
         tasks[key] = Task(dataset=dataset.name, params={**params, **bounds})
     return Plan(tasks)
 
@@ -102,9 +112,10 @@ def plan_incremental(state: ExtractState) -> Plan:
     for dataset in LISTED:
         cursor = state.cursors.get(dataset.name)
         since = None if cursor is None else cursor - CURSOR_OVERLAP_SECONDS
-        tasks[f"{dataset.name}-new"] = Task(
-            dataset=dataset.name,
-            params={**dataset.list_params, **created_range(gte=since)},
-            max_created=cursor,
-        )
+        for suffix, params in dataset.walks():
+            tasks[f"{dataset.name}{suffix}-new"] = Task(
+                dataset=dataset.name,
+                params={**params, **created_range(gte=since)},
+                max_created=cursor,
+            )
     return Plan(tasks)

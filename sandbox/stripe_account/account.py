@@ -72,6 +72,8 @@ class Account:
             objects=objects,
         )
         self.catalog.on_create = self.world.emit
+        # list prices change a little past the middle of the simulated span (catalog.py)
+        self.catalog.repricing_at = start + (int(0.55 * (now - start)) // DAY) * DAY
         self.sims: list[CustomerSim] = []
         self._tables: tuple[pa.Table, pa.Table] | None = None
 
@@ -83,6 +85,7 @@ class Account:
     def run(self) -> None:
         for sim in self.sims:
             sim.run_until(self.now)
+        self.catalog.archive_due(self.now, self.world.emit)
         self._tables = None
         self.version += 1
 

@@ -3,7 +3,13 @@ coupons and tax rates.
 
 Prices are created the first time a subscription needs them (so `created` of a price is
 never after its first use and the price list grows with the account like a real one).
-Enterprise deals get their own custom price, as sales-led companies do in Stripe.
+Enterprise deals get their own custom price, created inline (`price_data` on the
+subscription item), as sales-led companies do in Stripe: such a price is inactive and no
+list returns it. At `repricing_at` the Starter and Team list prices go up 10%: new prices
+are created for new subscriptions and the old ones are archived (`active: false`) while
+every existing subscription keeps billing them; the workspaces add-on product is retired
+(archived with its prices) at the same moment. Every account older than a year has such
+archived prices still billing.
 """
 
 from __future__ import annotations
@@ -92,6 +98,8 @@ for _region in REGIONS:  # enterprise data residency: one product per region, ma
 SHORT_PERIOD_USD = {("week", 1): 900, ("day", 1): 150}
 ONE_TIME_USD = {"setup": 50000, "services": 20000}
 ONE_TIME_NAMES = {"setup": "Onboarding and setup fee", "services": "Professional services (hour)"}
+REPRICED = {"starter": 1.1, "team": 1.1}  # list price increase at `repricing_at`
+RETIRED = ("workspaces",)  # products archived at `repricing_at` (their items keep billing)
 
 COUPONS: tuple[dict[str, Any], ...] = (
     {
@@ -222,6 +230,7 @@ class Catalog:
         self.created = created
         self.objects = objects  # the account's id -> record map, for retrieve and expand
         self.on_create: Callable[..., None] | None = None  # World.emit: catalogue events
+        self.repricing_at: int | None = None  # set by the account (see the module docstring)
         self.products: dict[str, Product] = {}
         self.prices: list[Price] = []
         self._price_by_key: dict[tuple[Any, ...], Price] = {}
@@ -253,15 +262,23 @@ class Catalog:
             self._created("product.created", when, self.products[key])
         return self.products[key]
 
+    def repriced(self, when: int) -> bool:
+        """Whether the list price increase (and the add-on retirement) happened by `when`."""
+        return self.repricing_at is not None and when >= self.repricing_at
+
+    def retired(self, key: str, when: int) -> bool:
+        return key in RETIRED and self.repriced(when)
+
     def recurring(self, key: str, interval: str, count: int, currency: str, when: int) -> Price:
         """The list price of plan `key` billed every `count` x `interval` in `currency`."""
-        cache_key = (key, interval, count, currency)
+        generation = 1 if key in REPRICED and self.repriced(when) else 0
+        cache_key = (key, interval, count, currency, generation)
         price = self._price_by_key.get(cache_key)
         if price is not None:
             return price
         plan = PLANS[key]
+        factor = CURRENCY_FACTOR[currency] * (REPRICED[key] if generation else 1.0)
         product = self.product(key, when)
-        factor = CURRENCY_FACTOR[currency]
         if (interval, count) in SHORT_PERIOD_USD:
             months = SHORT_PERIOD_USD[(interval, count)] / plan.monthly_usd
         elif plan.usage_type == "metered":
@@ -283,6 +300,7 @@ class Catalog:
             lookup_key=f"{key}_{count}{interval}_{currency}",
             nickname=f"{plan.product} ({_cadence(interval, count)})",
             metadata={"plan": key},
+            generation=generation,
         )
         if plan.usage_type == "metered":
             price.meter = "mtr_" + key
@@ -313,7 +331,7 @@ class Catalog:
         when: int,
         nickname: str,
     ) -> Price:
-        """A deal-specific price (Enterprise contracts)."""
+        """A deal-specific price (Enterprise contracts), created inline: never listed."""
         product = self.product(key, when)
         price = Price(
             id=self.ids.new("price"),
@@ -328,11 +346,39 @@ class Catalog:
             tax_behavior=TAX_BEHAVIOR[currency],
             nickname=nickname,
             metadata={"plan": key},
+            active=False,
+            inline=True,
         )
         self.prices.append(price)
         self.objects[price.id] = price
-        self._created("price.created", when, price)
         return price
+
+    def archive_due(self, now: int, emit: Callable[..., None]) -> None:
+        """Archive what the repricing retired, once the account's clock has passed it.
+
+        Prices are created lazily (customers are simulated one after the other), so this
+        runs after each simulation step; the `*.updated` events carry the repricing's time.
+        """
+        if self.repricing_at is None or now < self.repricing_at:
+            return
+        when = self.repricing_at
+        for key in RETIRED:
+            product = self.products.get(key)
+            if product is not None and product.active:
+                before = copy.copy(product)
+                product.active = False
+                emit("product.updated", when, product, before)
+        retired = {self.products[k].id for k in RETIRED if k in self.products}
+        for price in self.prices:
+            if not price.active or price.inline or price.type != "recurring":
+                continue
+            plan = (price.metadata or {}).get("plan")
+            if (plan in REPRICED and price.generation == 0) or price.product in retired:
+                before = copy.copy(price)
+                price.active = False
+                if plan in REPRICED:
+                    price.lookup_key = None  # transferred to the new price
+                emit("price.updated", when, price, before)
 
     def one_time(self, key: str, currency: str, when: int) -> Price:
         cache_key = (key, currency)

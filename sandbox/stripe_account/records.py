@@ -47,6 +47,8 @@ class Price:
     nickname: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     active: bool = True
+    inline: bool = False  # created with `price_data`: never listed, only referenced
+    generation: int = 0  # list prices: 1 after the repricing (the old ones are archived)
 
 
 @dataclass(slots=True)
@@ -263,7 +265,7 @@ class CreditNote:
     customer: str
     created: int
     currency: str
-    reason: str
+    reason: str | None  # one of Stripe's CreditNote.reason values, or none given
     subtotal: int
     total: int
     lines: list[CreditNoteLine]

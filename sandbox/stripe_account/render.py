@@ -288,7 +288,6 @@ def subscription(s: Subscription) -> dict[str, Any]:
             "object": "list",
             "data": items,
             "has_more": False,
-            "total_count": len(items),
             "url": f"/v1/subscription_items?subscription={s.id}",
         },
         "latest_invoice": s.latest_invoice,
@@ -402,7 +401,6 @@ def lines_page(invoice_id: str, lines: list[InvoiceLine], limit: int) -> dict[st
         "object": "list",
         "data": [invoice_line(line) for line in lines[:limit]],
         "has_more": len(lines) > limit,
-        "total_count": len(lines),
         "url": f"/v1/invoices/{invoice_id}/lines",
     }
 
@@ -604,7 +602,6 @@ def credit_note(cn: CreditNote) -> dict[str, Any]:
             "object": "list",
             "data": lines,
             "has_more": False,
-            "total_count": len(lines),
             "url": f"/v1/credit_notes/{cn.id}/lines",
         },
         "livemode": False,

@@ -136,7 +136,7 @@ class CustomerSim:
         if rng.random() < SECONDARY[profile.segment]:
             self.push(t + int(rng.uniform(1, 18) * MONTH), "subscribe", False)
 
-    def _choose_plan(self, main: bool) -> tuple[str, str, int, list[tuple[str, int]]]:
+    def _choose_plan(self, main: bool, t: int) -> tuple[str, str, int, list[tuple[str, int]]]:
         """(plan, interval, interval_count, [(price key, quantity)])."""
         rng, segment = self.rng, self.profile.segment
         if not main:
@@ -164,7 +164,9 @@ class CustomerSim:
             if rng.random() < 0.3:
                 items.append(("sso", 1))
             if rng.random() < 0.2:
-                items.append(("workspaces", rng.randint(1, 5)))
+                quantity = rng.randint(1, 5)
+                if not self.w.catalog.retired("workspaces", t):
+                    items.append(("workspaces", quantity))
             return "business", *cadence, self._with_metered(items, cadence, 0.3)
         cadence = rng.choices([("year", 1), ("month", 6), ("month", 3)], [70, 20, 10])[0]
         items = [("enterprise", 1)]
@@ -207,7 +209,7 @@ class CustomerSim:
             return
         if not main and not self._active_main():
             return
-        plan, interval, count, wanted = self._choose_plan(main)
+        plan, interval, count, wanted = self._choose_plan(main, t)
         sub_id = w.ids.new("sub")
         items = []
         for key, quantity in wanted:
@@ -875,7 +877,11 @@ class CustomerSim:
         if kind == "addon":
             keys = {p.id: k for k, p in w.catalog.products.items()}
             have = {keys.get(i.price.product) for i in items}
-            choices = [k for k in ("sso", "support", "workspaces") if k not in have]
+            choices = [
+                k
+                for k in ("sso", "support", "workspaces")
+                if k not in have and not w.catalog.retired(k, t)
+            ]
             if not choices or self.profile.segment == "SMB":
                 return None
             key = rng.choice(choices)
@@ -1161,7 +1167,7 @@ class CustomerSim:
             customer=invoice.customer.id,
             created=t,
             currency=invoice.currency,
-            reason=rng.choice(["product_unsatisfactory", "order_change", "requested_by_customer"]),
+            reason=rng.choice(["product_unsatisfactory", "order_change", None]),
             subtotal=amount,
             total=total,
             lines=[

@@ -92,6 +92,9 @@ RESOURCES = {
             "price",
             "rak_price_read",
             lambda a: a.prices,
+            # Stripe: "Returns a list of your active prices, excluding inline prices"
+            listed=lambda p: not p.inline,
+            defaults={"active": "true"},
             filters={
                 "active": lambda p, v: p.active == _bool(v, "active"),
                 "currency": lambda p, v: p.currency == v,

@@ -41,7 +41,12 @@ def test_the_served_api_version_is_the_one_the_client_pins() -> None:
         ("customers", {}, lambda a: [c.id for c in a.customers if not c.deleted]),
         ("subscriptions", {"status": "all"}, lambda a: [s.id for s in a.subscriptions]),
         ("invoices", {}, lambda a: [i.id for i in a.invoices]),
-        ("prices", {}, lambda a: [p.id for p in a.prices]),
+        ("prices", {}, lambda a: [p.id for p in a.prices if p.active and not p.inline]),
+        (
+            "prices",
+            {"active": False},
+            lambda a: [p.id for p in a.prices if not p.active and not p.inline],
+        ),
         ("products", {}, lambda a: [p.id for p in a.products]),
         ("coupons", {}, lambda a: [c.id for c in a.coupons]),
         ("credit_notes", {}, lambda a: [c.id for c in a.credit_notes]),
