@@ -199,8 +199,11 @@ def test_a_worker_completes_a_triggered_close_with_a_relative_data_dir(
 
 
 def test_two_closes_and_an_extract_at_once(prefect_server, services, worker):
+    """Two workers (same data directory, as two machines sharing it would) and three runs."""
     server = prefect_server
     month = month_shift(services.closed, -1)
+    server.start_worker(POOL, worker, worker_env(server, services), log_name="worker-2.log")
+    server.wait_workers(POOL, 2)
     started = time.monotonic()
     runs = [
         _trigger(server, "monthly-close", {"month": f"{month:%Y-%m}"}),
