@@ -268,3 +268,53 @@ def test_deploy_without_a_server_says_what_to_do(tmp_path):
                             timeout=120)  # fmt: skip
     assert result.returncode == 1
     assert "PREFECT_API_URL is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_crashed_close_alerts_once(prefect_server, services, worker, tmp_path):
+    """The run's process dies (os._exit, as under the OOM killer): the worker marks it
+    Crashed and runs the close's crash hook, which posts one alert."""
+    server, month = prefect_server, month_shift(services.closed, -2)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, threading\n"
+        "threading.Timer(float(os.environ['DIE_AFTER']), os._exit, [137]).start()\n"
+    )
+    run_id = _trigger(server, "monthly-close", {"month": f"{month:%Y-%m}"},
+                      PYTHONPATH=str(tmp_path), DIE_AFTER="20")  # fmt: skip
+    run = server.wait_final([run_id], timeout=600)[run_id]
+    assert run["state"]["type"] == "CRASHED", run["state"]
+
+    def alerts():
+        return [m for m in services.slack.messages(CHANNEL)
+                if ((m.metadata or {}).get("event_payload") or {}).get("idempotency_key")
+                == f"{month:%Y-%m}/failed/{run_id}"]  # fmt: skip
+
+    deadline = time.monotonic() + 60  # the worker runs the hook after the process ended
+    while not alerts() and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # and nothing more arrives
+    sent = alerts()
+    assert len(sent) == 1, sent
+    assert "crashed" in json.dumps(sent[0].blocks)
+
+
+def test_nrr_extract_waits_for_the_lake_held_by_another_run(prefect_server, services, tmp_path):
+    """With PREFECT_API_URL set, `nrr extract` takes the account's lake limit too: while a
+    run holds it, the command waits, then says what it waited for."""
+    from prefect.concurrency.sync import concurrency
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.limits import exclusive, lake_limit
+    from nrr.settings import Settings
+
+    server = prefect_server
+    name = lake_limit(Settings(_env_file=None, stripe_api_key=API_KEY,
+                               stripe_api_base=services.stripe_url))  # fmt: skip
+    env = worker_env(server, services, NRR_LOCK_TIMEOUT="3", COLUMNS="300")
+    with temporary_settings({PREFECT_API_URL: server.url}):
+        with exclusive(name, "the Stripe lake", 60):  # creates the limit, holds its slot
+            result = server.nrr("extract", cwd=tmp_path, env=env)
+        with concurrency(name, timeout_seconds=30, strict=True):  # released again
+            pass
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"waited 3s for the Stripe lake (Prefect concurrency limit '{name}')" in result.stderr
+    assert not (tmp_path / "data" / "lake").exists()  # nothing written meanwhile
