@@ -32,3 +32,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
+
+# The mutation check (docs/mutation.md): on demand, not part of `make test`. Installs the
+# `mutation` extra once, then mutates the rule-bearing modules and the curated SQL mutants.
+.PHONY: mutants
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+$(MUTATION_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,mutation]'
+	@touch $(MUTATION_STAMP)
+
+mutants: $(MUTATION_STAMP)
+	$(BIN)/python mutation/run_mutants.py --jobs 2

@@ -160,10 +160,18 @@ def render_audit(name: str, args: dict[str, Any]) -> str:
 
 @cache
 def _audit_template(name: str):
-    from jinja2 import Environment, StrictUndefined
+    """An audit may import the metric models' macros (`{% from "macros.sql" import ... %}`):
+    a rule such as "to the cent" has one home, shared by the engine and the audits."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(undefined=StrictUndefined, autoescape=False)
-    return env.from_string((AUDITS_DIR / f"{name}.sql").read_text())
+    from metrics.engine import MODELS_DIR
+
+    env = Environment(
+        loader=FileSystemLoader([AUDITS_DIR, MODELS_DIR]),
+        undefined=StrictUndefined,
+        autoescape=False,
+    )
+    return env.get_template(f"{name}.sql")
 
 
 def _parameter_names(value: Any) -> set[str]:

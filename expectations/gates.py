@@ -145,9 +145,19 @@ def validate_outputs(
         where cmm.month = p.as_of
         """
     )
+    _create_twin(con, settings, window.as_of)
     return _run(
         "outputs", settings, window, con, list(OUTPUT_DATASETS), previous, batch_rows=batch_rows
     )
+
+
+def _create_twin(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
+    """The plain SQL twin of the engine for the configured definitions, as temporary views:
+    the `*__match*_twin` audits compare every window and cohort figure with it."""
+    from metrics.twin import create_twin
+    from nrr.compute import engine_params
+
+    create_twin(con, engine_params(settings, as_of))
 
 
 # --- shared run machinery ------------------------------------------------------------------

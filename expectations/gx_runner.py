@@ -12,6 +12,7 @@ none), so every check appears in GX's results and Data Docs.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class GxSession:
                     "show_how_to_buttons": False,
                     "store_backend": {
                         "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": str(self.docs_dir),
+                        "base_directory": str(Path(self.docs_dir).resolve()),
                     },
                     "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
                 }
@@ -202,6 +203,7 @@ class GxSession:
                     name=suite.name, expectations=[_gx_config(s) for s in suite.expectations]
                 )
             )
+        results = [_escaped_for_docs(r) for r in results]
         merged = ExpectationSuiteValidationResult(
             success=all(r.success for r in results),
             results=results,
@@ -220,7 +222,7 @@ class GxSession:
                 "validation_time": self._run_id.run_time,
                 "batch_spec": {
                     "data_asset_name": dataset.name,
-                    "source": dataset.source or dataset.relation,
+                    "source": html.escape(str(dataset.source or dataset.relation)),
                 },
                 "batch_markers": {},
                 "active_batch_definition": {
@@ -247,6 +249,32 @@ class GxSession:
 
 
 # --- helpers ---------------------------------------------------------------------------
+def _escaped_for_docs(result: Any) -> Any:
+    """A copy of `result` whose data values are HTML-escaped: GX's Data Docs templates put
+    observed and unexpected values into the page as they are, so a ledger value such as
+    `<img src=x onerror=...>` would otherwise run as script in the page Slack links to."""
+    import copy
+
+    safe = copy.deepcopy(result)
+    safe.result = _escape_values(safe.result or {})
+    if getattr(safe, "exception_info", None):
+        safe.exception_info = _escape_values(safe.exception_info)
+    config = safe.expectation_config
+    if config is not None and isinstance(getattr(config, "notes", None), str):
+        config.notes = html.escape(config.notes)
+    return safe
+
+
+def _escape_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {key: _escape_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escape_values(item) for item in value)
+    return value
+
+
 def _gx_config(spec: ExpectationSpec) -> Any:
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,

@@ -190,6 +190,16 @@ class ValidationReport:
         return path
 
 
+def example_text(example: dict[str, Any]) -> str:
+    """An offending row as plain `key=value` text (numbers as numbers, not numpy reprs)."""
+    return _example_text(example)
+
+
+def plain(value: Any) -> Any:
+    """A value as plain JSON-able Python (numpy scalars and dates unwrapped)."""
+    return _jsonable(value)
+
+
 def _example_text(example: dict[str, Any]) -> str:
     return ", ".join(f"{key}={_short(value)}" for key, value in example.items())
 

@@ -19,6 +19,7 @@ from flows.common import (
     months_between,
     parse_month,
     previous_close_stats,
+    refuse_unfinished,
     step,
 )
 from flows.limits import exclusive, lake_limit, publish_limit
@@ -88,7 +89,9 @@ def backfill(
     settings = flow_settings(data_dir)
     first, last = parse_month(from_month), parse_month(to_month)
     if first is None or last is None or first > last:
-        raise StepFailed("parameters", f"empty range {from_month} .. {to_month}")
+        raise StepFailed("parameters", f"the range {from_month} .. {to_month} is reversed: "
+                         "the first month must not be after the last")  # fmt: skip
+    refuse_unfinished(last, settings.close_timezone)
     months = months_between(first, last)
     run_id = current_run_id()
     run_dir = settings.data_dir / "runs" / f"backfill-{run_id}"

@@ -36,6 +36,17 @@ def month_that_just_ended(timezone: str, now: datetime | None = None) -> date:
     return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
 
 
+def refuse_unfinished(period: date, timezone: str, now: datetime | None = None) -> None:
+    """A close publishes finished months only: the current or a future month is refused."""
+    today = (now or datetime.now(ZoneInfo(timezone))).date()
+    if period > month_that_just_ended(timezone, now):
+        raise StepFailed(
+            "parameters",
+            f"{period:%Y-%m} has not ended yet (today is {today:%Y-%m-%d} in {timezone}); "
+            "only finished months can be closed",
+        )
+
+
 def months_between(first: date, last: date) -> list[date]:
     months, current = [], first.replace(day=1)
     while current <= last:

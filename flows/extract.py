@@ -7,7 +7,7 @@ from prefect import flow
 from flows.common import flow_settings, step
 from flows.limits import exclusive, lake_limit
 from flows.names import extract_run_name
-from tasks.extract import extract_stripe
+from tasks.extract import extract_with_retries
 
 
 @flow(name="extract", flow_run_name=extract_run_name)
@@ -18,4 +18,4 @@ def extract(
     settings = flow_settings(data_dir)
     # one extraction of an account at a time; a close reading the lake waits for it
     with exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds):
-        return step("extract", extract_stripe, settings, full, progress)
+        return step("extract", extract_with_retries(settings), settings, full, progress)

@@ -3,7 +3,8 @@
 A Prefect state hook (`on_failure`, `on_crashed`) of the monthly close. The message goes
 through the delivery ledger keyed by the flow run, so a hook that fires twice (a retry of the
 hook, a worker reporting a crash the run already reported) posts once. A close stopped by
-critical data-quality failures has already sent its own alert and is skipped here.
+critical data-quality failures or implausible figures has already sent its own alert and is
+skipped here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ log = logging.getLogger("nrr.flows.failure_alert")
 
 STEP_FAILED = re.compile(r"step '(?P<step>[^']+)' failed: (?P<reason>.*)", re.DOTALL)
 BLOCKED_MARK = "critical data-quality failure(s), nothing published"
+IMPLAUSIBLE_MARK = "not published: implausible figures"  # nrr/snapshots/plausibility.py
+
+
+_ALERTED: set[str] = set()  # runs of this process that sent their own alert before failing
+
+
+def mark_alerted() -> None:
+    """Called by a close that posted its own alert (blocked, implausible) before failing: the
+    failure hook then sends no second one."""
+    from prefect.runtime import flow_run
+
+    if flow_run.id:
+        _ALERTED.add(str(flow_run.id))
 
 
 def describe(message: str | None) -> tuple[str, str]:
@@ -53,8 +67,9 @@ def _alert(flow_run, state) -> None:
     parameters = flow_run.parameters or {}
     if parameters.get("notify") is False:
         return
-    if BLOCKED_MARK in (state.message or ""):
-        return  # the data-quality alert already went out
+    message = state.message or ""
+    if str(flow_run.id) in _ALERTED or BLOCKED_MARK in message or IMPLAUSIBLE_MARK in message:
+        return  # the close's own alert (data quality, plausibility) already went out
     settings = flow_settings(parameters.get("data_dir"))
     try:
         period = parse_month(parameters.get("month"))

@@ -31,9 +31,7 @@ from nrr.relations import persistent_relations
 MODELS_DIR = Path(__file__).parent / "models"
 MACROS_FILE = MODELS_DIR / "macros.sql"
 SEEDS_DIR = Path(__file__).parent / "seeds"
-KNOWN_LEDGER_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
 MAX_SEGMENT_COMBINATIONS = 1_048_576  # segment keys are packed in 20 bits
-BRIDGE_TOLERANCE = 0.005  # half a cent: the bridge must reconcile to the cent
 
 # The models in dependency order. Staging and intermediate models are temporary tables of the
 # run; marts are the warehouse tables users query.
@@ -48,6 +46,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("intermediate", "int_spells"),
     ("intermediate", "int_customer_month"),
     ("intermediate", "int_mrr_movements"),
+    ("intermediate", "int_window_members"),
+    ("intermediate", "int_cohort_members"),
     ("marts", "benchmark_bands"),
     ("marts", "customer_segments"),
     ("marts", "customer_cohorts"),
@@ -57,7 +57,11 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("marts", "mrr_movements"),
     ("marts", "mrr_bridge"),
     ("marts", "retention_windows"),
+    ("marts", "retention_window_member_facts"),
+    ("marts", "retention_window_members"),
     ("marts", "cohort_retention"),
+    ("marts", "cohort_retention_member_facts"),
+    ("marts", "cohort_retention_members"),
     ("marts", "retention_waterfall"),
 )
 MART_TABLES = tuple(name for layer, name in MODELS if layer == "marts")
@@ -119,35 +123,6 @@ def month_date(expr: str) -> str:
     return f"make_date(cast(({expr}) // 12 as integer), cast(({expr}) % 12 + 1 as integer), 1)"
 
 
-def _acv_band(params: EngineParams, expr: str) -> str:
-    """The ACV band of a monthly amount; the run's bounds are literals, so the SQL also works
-    in views that outlive the run (customer_mrr_monthly)."""
-    return _acv_band_name(_acv_band_code(params, expr))
-
-
-ACV_BANDS = ("SMB", "Mid-Market", "Enterprise")
-
-
-def _acv_band_code(params: EngineParams, expr: str) -> str:
-    """The ACV band as its position in ACV_BANDS: a cheaper key than text in large group-bys."""
-    return (
-        f"case when {expr} * 12 < {float(params.acv_smb_upper)!r} then 0 "
-        f"when {expr} * 12 < {float(params.acv_enterprise_lower)!r} then 1 else 2 end"
-    )
-
-
-def _acv_band_name(code: str) -> str:
-    return f"[{', '.join(literal(band) for band in ACV_BANDS)}][{code} + 1]"
-
-
-def _convert(native: str, rate: str) -> str:
-    """Exact conversion to reporting currency, rounded to 6 decimals; a rate of 1 is a no-op."""
-    return (
-        f"case when {rate} = 1 then {native} "
-        f"else cast(round(cast({native} as decimal(38, 6)) * {rate}, 6) as decimal(18, 6)) end"
-    )
-
-
 def _packed_line(amount: str, key: str) -> str:
     """A line's amount in cents and its segment key in one 64-bit number: max picks the
     largest line, and the key breaks ties the same way every run."""
@@ -157,30 +132,6 @@ def _packed_line(amount: str, key: str) -> str:
 def _line_key(packed: str) -> str:
     """The segment key of a value packed by `packed_line`."""
     return f"cast(({packed}) % {MAX_SEGMENT_COMBINATIONS} as integer)"
-
-
-def _at_rate_lag(single_currency: bool, alias: str | None, months: int) -> str:
-    """A backbone row's MRR at the rate of `months` earlier (its own MRR in one currency)."""
-    prefix = f"{alias}." if alias else ""
-    return f"{prefix}mrr" if single_currency else f"{prefix}mrr_at_rate_lag_{months}"
-
-
-def _band(alias: str, metric: str) -> str:
-    """SQL picking the benchmark band of `metric` for a windows row, on its yearly pace."""
-    scope = (
-        f"case when {alias}.dimension = 'acv_band' then {alias}.segment else 'company' end"
-        if metric == "nrr"
-        else "'any'"
-    )
-    value = f"round(pow({alias}.{metric}, 12.0 / {alias}.window_months), 9)"
-    return f"""(
-            select bands.band from benchmark_bands as bands
-            where bands.metric = '{metric}' and bands.scope = {scope}
-              and (bands.lower_bound is null or {value} > bands.lower_bound
-                   or (bands.lower_inclusive and {value} = bands.lower_bound))
-              and (bands.upper_bound is null or {value} < bands.upper_bound
-                   or (bands.upper_inclusive and {value} = bands.upper_bound))
-        )"""
 
 
 def _template_helpers(dimensions: tuple[str, ...]) -> dict[str, Callable[..., str]]:
@@ -284,6 +235,28 @@ _ENVIRONMENT = Environment(
 )
 
 
+def _macro_text(name: str) -> str:
+    """The text of a macro of macros.sql that takes no argument (a constant of a rule)."""
+    return str(getattr(_ENVIRONMENT.get_template("macros.sql").module, name)()).strip()
+
+
+# The ledger's own columns (any other is a segment attribute) and "to the cent" (the bridge
+# reconciles when it is off by less than half a cent): their home is macros.sql.
+KNOWN_LEDGER_COLUMNS = tuple(col.strip() for col in _macro_text("ledger_columns").split(","))
+BRIDGE_TOLERANCE = float(_macro_text("cent_tolerance"))
+
+
+def macros_module(params: EngineParams):
+    """macros.sql with the run's definitions (ACV bounds): each rule's one home, as callables
+    the models use like the helpers above."""
+    return _ENVIRONMENT.get_template("macros.sql").make_module(
+        {
+            "acv_smb_upper": repr(float(params.acv_smb_upper)),
+            "acv_enterprise_lower": repr(float(params.acv_enterprise_lower)),
+        }
+    )
+
+
 @functools.cache
 def _template(layer: str, name: str) -> Template:
     """Compiled once per process: the model files do not change while it runs."""
@@ -299,20 +272,24 @@ class Engine:
 
     def _context(self, attributes: tuple[str, ...], dimensions: tuple[str, ...]) -> dict:
         single_currency = self._single_currency()
+        macros = macros_module(self.params)
         return {
             "attributes": attributes,
             "windows": self.params.windows,
             "single_currency": single_currency,
             "q": quote,
+            "literal": literal,
+            "dimensions": dimensions,
+            "reactivation_policy": self.params.reactivation_policy,
             "month_date": month_date,
-            "acv_band": functools.partial(_acv_band, self.params),
-            "acv_band_code": functools.partial(_acv_band_code, self.params),
-            "acv_band_name": _acv_band_name,
-            "band": _band,
-            "convert": _convert,
+            "acv_band": macros.acv_band,
+            "acv_band_code": macros.acv_band_code,
+            "acv_band_name": macros.acv_band_name,
+            "benchmark_band": macros.benchmark_band,
+            "to_reporting_currency": macros.to_reporting_currency,
+            "churn_kind": macros.churn_kind,
             "packed_line": _packed_line,
             "line_key": _line_key,
-            "at_rate_lag": functools.partial(_at_rate_lag, single_currency),
             "seed": lambda name: str(SEEDS_DIR / f"{name}.csv").replace("'", "''"),
             **_template_helpers(dimensions),
         }

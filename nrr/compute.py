@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from nrr.relations import persistent_relations
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version, input_fingerprint
 from nrr.sources.fx import load_fx_rates
-from nrr.sources.ledger import LedgerLoad, load_ledger, load_ledger_arrow
+from nrr.sources.ledger import LedgerLoad, LedgerRules, load_ledger, load_ledger_arrow
 from nrr.warehouse import attach_warehouse, scratch_connection
 
 if TYPE_CHECKING:
@@ -72,9 +72,14 @@ def load_inputs(
     skip_bad_rows: bool = False,
 ) -> LedgerLoad:
     """Load and validate the ledger (or the Stripe lake's ledger) and the FX rates into `con`."""
+    rules = LedgerRules.from_settings(settings)
     if ledger is not None:
         loaded = load_ledger(
-            con, Path(ledger), settings.reporting_currency, skip_bad_rows=skip_bad_rows
+            con,
+            Path(ledger),
+            settings.reporting_currency,
+            skip_bad_rows=skip_bad_rows,
+            rules=rules,
         )
     else:
         loaded = load_ledger_arrow(
@@ -83,6 +88,8 @@ def load_inputs(
             source=f"Stripe lake {settings.lake_dir}",
             reporting_currency=settings.reporting_currency,
             skip_bad_rows=skip_bad_rows,
+            # two identical subscription items are two real rows, not a file mistake
+            rules=replace(rules, allow_duplicate_rows=True, segment_columns=None),
         )
     load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates)
     return loaded

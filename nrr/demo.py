@@ -39,6 +39,7 @@ class DemoResult:
     extract: dict[str, object]
     paths: dict[str, Path] = field(default_factory=dict)
     truth_path: Path | None = None
+    config_path: Path | None = None  # the nrr.toml the demo wrote (None: the user's kept)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,7 +116,36 @@ def run_demo(
                 raise NrrError(f"the demo stopped: {exc}") from None
     result.truth_path = truth_path
     result.paths = artefact_paths(data_dir, closed, result.close)
+    result.config_path = write_demo_config(data_dir, fx_path)
     return result
+
+
+DEMO_CONFIG_MARK = "# written by `nrr demo`"
+
+
+def write_demo_config(data_dir: Path, fx_path: Path) -> Path | None:
+    """The settings file the commands the demo suggests next need (its data directory and
+    the FX rates of its three currencies); never over a file the user wrote."""
+    from nrr.settings_file import config_path
+
+    path, _ = config_path()
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(DEMO_CONFIG_MARK):
+        return None
+    text = (
+        f"{DEMO_CONFIG_MARK}: the demo's data and exchange rates, so that `nrr validate`,\n"
+        "# `nrr close`, `nrr report`, `nrr snapshots` and `nrr doctor` work on them next.\n"
+        "# Edit it (or delete it) to configure your own data: docs/configuration.md\n"
+        f"data_dir = {_toml_string(data_dir)}\n"
+        f"fx_rates_path = {_toml_string(fx_path)}\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _toml_string(path: Path) -> str:
+    import json
+
+    return json.dumps(str(Path(path).resolve()))  # a JSON string is a valid TOML basic string
 
 
 def _run_flows(console: Console, data_dir: Path, first: date, closed: date,
@@ -202,11 +232,22 @@ def print_summary(result: DemoResult, settings: Settings, console: Console) -> N
     for label, path in result.paths.items():
         paths.add_row(label, str(path))
     console.print(paths)
+    if result.config_path is not None:
+        console.print(
+            f"Settings for the next commands written to [bold]{result.config_path}[/bold] "
+            "(data directory and FX rates of the demo)."
+        )
+    else:
+        console.print(
+            "[yellow]Your own settings file was kept[/yellow]: to run commands on the demo's "
+            f"data, pass --data-dir {settings.data_dir} and NRR_FX_RATES="
+            f"{settings.data_dir / 'demo' / 'fx_rates.csv'}."
+        )
     total = sum(result.seconds.values())
     console.print(
         f"Done in {total:.0f}s ("
         + ", ".join(f"{k} {v:.0f}s" for k, v in result.seconds.items())
         + "). Next: `nrr report --as-of "
-        f"{result.closed_month:%Y-%m} --data-dir {settings.data_dir}`, "
-        "`nrr snapshots`, or open the HTML report."
+        f"{result.closed_month:%Y-%m}`, `nrr snapshots`, `nrr validate`, `nrr close`, "
+        "`nrr doctor`, or open the HTML report."
     )

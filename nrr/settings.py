@@ -9,6 +9,7 @@ logs, reprs or anything written to the lake.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,6 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 ReactivationPolicy = Literal["exclude", "include"]
@@ -169,6 +169,36 @@ class Settings(BaseSettings):
         3.0, ge=0, validation_alias=_alias("NRR_VOLUME_GROWTH_TOLERANCE", "volume_growth_tolerance")
     )
 
+    # --- guard rails (docs/errors.md) ----------------------------------------------------
+    # extra ledger columns accepted as segments; none: any column not a known one's typo
+    ledger_segment_columns: Annotated[list[str] | None, NoDecode] = Field(
+        None, validation_alias=_alias("NRR_LEDGER_SEGMENT_COLUMNS", "ledger_segment_columns")
+    )
+    ledger_allow_duplicate_rows: bool = Field(
+        False,
+        validation_alias=_alias("NRR_LEDGER_ALLOW_DUPLICATE_ROWS", "ledger_allow_duplicate_rows"),
+    )
+    # a publication whose customers, closing MRR or 12-month cohort falls by more than this
+    # fraction (or grows by more than the growth one) against the previous version or month
+    # is blocked unless confirmed (`nrr close --confirm-implausible`)
+    plausibility_drop_tolerance: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        validation_alias=_alias("NRR_PLAUSIBILITY_DROP", "plausibility_drop_tolerance"),
+    )
+    plausibility_growth_tolerance: float = Field(
+        1.0,
+        ge=0,
+        validation_alias=_alias("NRR_PLAUSIBILITY_GROWTH", "plausibility_growth_tolerance"),
+    )
+    # baselines with fewer customers than this are too small to judge a jump against
+    plausibility_min_customers: int = Field(
+        50,
+        ge=0,
+        validation_alias=_alias("NRR_PLAUSIBILITY_MIN_CUSTOMERS", "plausibility_min_customers"),
+    )
+
     # --- orchestration -----------------------------------------------------------------
     dask_scheduler_address: str | None = Field(
         None, validation_alias=_alias("NRR_DASK_ADDRESS", "dask_scheduler_address")
@@ -197,6 +227,16 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = Field(
         6 * 3600.0, gt=0, validation_alias=_alias("NRR_LOCK_TIMEOUT", "lock_timeout_seconds")
     )
+    # retries of a close's or the daily extract's Stripe extraction as a whole (the client
+    # already retries each request): how many, and the pause between them
+    extract_retries: int = Field(
+        2, ge=0, validation_alias=_alias("NRR_EXTRACT_RETRIES", "extract_retries")
+    )
+    extract_retry_delay_seconds: float = Field(
+        60.0,
+        ge=0,
+        validation_alias=_alias("NRR_EXTRACT_RETRY_DELAY", "extract_retry_delay_seconds"),
+    )
     # retention: run staging directories (runs/) and validation runs (Data Docs, results)
     keep_runs: int = Field(10, ge=1, validation_alias=_alias("NRR_KEEP_RUNS", "keep_runs"))
     keep_validations: int = Field(
@@ -212,10 +252,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("NRR_CONFIG", "nrr.toml"))
+        from nrr.settings_file import toml_source
+
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
-        if toml_path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        toml = toml_source(settings_cls)  # strict: unknown keys and syntax errors are errors
+        if toml is not None:
+            sources.append(toml)
         return tuple(sources)
 
     @field_validator("data_dir", "fx_rates_path")
@@ -234,6 +276,14 @@ class Settings(BaseSettings):
             raise ValueError(f"reporting currency must be a 3-letter ISO 4217 code, got {value!r}")
         return code
 
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        """A size DuckDB understands (`6GB`, `512MiB`), checked here rather than mid-close."""
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|B|%)?\s*", value, re.IGNORECASE):
+            raise ValueError(f"{value!r} is not a memory size; use e.g. 6GB or 512MiB")
+        return value.strip()
+
     @field_validator("timezone", "close_timezone", "extract_timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
@@ -245,7 +295,9 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
-    @field_validator("segment_dimensions", "stripe_metadata_keys", mode="before")
+    @field_validator(
+        "segment_dimensions", "stripe_metadata_keys", "ledger_segment_columns", mode="before"
+    )
     @classmethod
     def _split_dimensions(cls, value: object) -> object:
         if isinstance(value, str):
@@ -307,5 +359,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, letting command-line flags (non-None overrides) win over everything."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    """Build settings, letting command-line flags (non-None overrides) win over everything.
+
+    Invalid values are a SettingsError naming where each came from (file and line,
+    environment variable or flag) and what it was."""
+    from pydantic import ValidationError
+
+    from nrr.settings_file import SettingsError, describe_validation_error
+
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = describe_validation_error(Settings, exc, given)
+        raise SettingsError(f"invalid configuration: {problems}") from None

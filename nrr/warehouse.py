@@ -6,6 +6,8 @@ the inputs validated, so a bad ledger never creates or touches the warehouse.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -31,9 +33,15 @@ def scratch_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
 def attach_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Path:
     """Attach (creating if needed) the warehouse file and make it the default catalog."""
     path = settings.warehouse_path
-    path.parent.mkdir(parents=True, exist_ok=True)
     spill = settings.data_dir / ".duckdb_tmp"
-    spill.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        spill.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise NrrError(
+            f"the data directory {settings.data_dir} is not writable ({reason})"
+        ) from None
     con.execute(f"set temp_directory = '{_sql_path(spill)}'")
     try:
         con.execute(f"attach '{_sql_path(path)}' as {WAREHOUSE_ALIAS}")
@@ -58,6 +66,24 @@ def read_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
             f"cannot open the warehouse {path} for reading: this process is writing it "
             "(a close or compute is running); read it once that run has finished"
         ) from exc
+
+
+@contextmanager
+def locked_read(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection held under the writers' lock, for readers on a close's path.
+
+    DuckDB opens a database file once per process: a read-only connection cannot open while
+    another thread holds a read-write one, nor a writer while a reader is open. Waiting for
+    the lock (which every writer holds while connected) removes that race.
+    """
+    from nrr.locking import warehouse_lock
+
+    with warehouse_lock(settings):
+        con = read_warehouse(settings)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

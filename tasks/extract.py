@@ -44,3 +44,10 @@ def extract_stripe(
         "requests": result.requests,
         "seconds": result.seconds,
     }
+
+
+def extract_with_retries(settings: Settings):
+    """The task with the retries of the settings (NRR_EXTRACT_RETRIES, _RETRY_DELAY)."""
+    return extract_stripe.with_options(
+        retries=settings.extract_retries, retry_delay_seconds=settings.extract_retry_delay_seconds
+    )

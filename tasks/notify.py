@@ -68,6 +68,7 @@ def notify_close(settings: Settings, summary) -> dict[str, object]:
 @task(name="notify-blocked", timeout_seconds=900, cache_policy=NO_CACHE)
 def notify_blocked(settings: Settings, month: date, report) -> dict[str, object]:
     """One alert naming the critical failures, their counts and offending examples."""
+    from expectations.report import example_text, plain
     from nrr.slack.service import notify_blocked as send
     from nrr.slack.summary import BlockedFailure
 
@@ -77,9 +78,34 @@ def notify_blocked(settings: Settings, month: date, report) -> dict[str, object]
             o.dataset,
             str(o.severity),
             o.unexpected_count,
-            [str(e) for e in (o.examples or [])][:5],
+            [example_text(e) if isinstance(e, dict) else str(plain(e))
+             for e in (o.examples or [])][:5],
+            reason=o.description
+            + ("" if o.unexpected_count is not None or o.observed_value is None
+               else f" (observed {plain(o.observed_value)})"),
         )
         for o in report.blocking
+    ]  # fmt: skip
+    result = send(settings, month, failures)
+    return {"ok": result.ok, "errors": result.errors}
+
+
+@task(name="notify-implausible", timeout_seconds=900, cache_policy=NO_CACHE)
+def notify_implausible(settings: Settings, month: date, refusal) -> dict[str, object]:
+    """One alert with the implausible figures side by side (nothing was published)."""
+    from nrr.slack.service import notify_blocked as send
+    from nrr.slack.summary import BlockedFailure
+
+    failures = [
+        BlockedFailure(
+            "plausibility",
+            f"{jump.figure} vs {jump.baseline}",
+            "critical",
+            None,
+            [jump.side_by_side()],
+            reason=f"implausible {jump.side_by_side()}",
+        )
+        for jump in refusal.jumps
     ]
     result = send(settings, month, failures)
     return {"ok": result.ok, "errors": result.errors}

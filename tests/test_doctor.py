@@ -60,3 +60,29 @@ def test_production_without_slack_is_flagged(tmp_path, services):
                     STRIPE_API_BASE=stripe.url)  # fmt: skip
     assert result.returncode == 1
     assert "✗ slack: NRR_ENVIRONMENT=prod but neither SLACK_BOT_TOKEN" in result.stdout
+
+
+def _lake_billing_in(tmp_path, *currencies: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lake = tmp_path / "data" / "lake" / "stripe"
+    lake.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [f"il_{c}" for c in currencies], "currency": list(currencies)}),
+                   lake / "invoice_lines.parquet")  # fmt: skip
+
+
+def test_a_lake_in_foreign_currencies_without_their_rates_is_not_fine(tmp_path):
+    _lake_billing_in(tmp_path, "usd", "eur", "gbp", "cad")
+    result = doctor(tmp_path)
+    assert result.returncode == 1
+    line = next(ln for ln in result.stdout.splitlines() if "exchange rates" in ln)
+    assert line.startswith("✗") and "bills in CAD, EUR, GBP" in line, line
+    assert "no FX rates file" in line
+
+    (tmp_path / "fx.csv").write_text("currency,rate\neur,1.1\ngbp,1.3\ncad,0.7\n")
+    result = doctor(tmp_path, NRR_FX_RATES=str(tmp_path / "fx.csv"))
+    line = next(ln for ln in result.stdout.splitlines() if "exchange rates" in ln)
+    assert line.startswith("✓"), line
+    stripe = next(ln for ln in result.stdout.splitlines() if "stripe:" in ln)
+    assert stripe.startswith("✓") and "extracted lake" in stripe, stripe

@@ -1,3 +1,4 @@
+{%- from "macros.sql" import cent_tolerance %}
 -- Movements whose amount is not the change their kind defines (metrics.md section 2):
 -- new / reactivation = current, expansion = current - previous,
 -- contraction = previous - current, churn = previous (and current 0). Half a cent tolerance.
@@ -24,5 +25,5 @@ with expected as (
 select customer_id, month, movement, amount, expected_amount, previous_mrr, mrr
 from expected
 where not coalesce(condition_holds, false)
-    or abs(amount - expected_amount) >= 0.005
+    or abs(amount - expected_amount) >= {{ cent_tolerance() }}
 order by month, customer_id

@@ -32,5 +32,8 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         settings = settings_for(data_dir=data_dir)
-        result = run_demo(settings, customers=customers, months=months, console=console)
+        from nrr.ephemeral import prefect_api
+
+        with prefect_api():  # a temporary server that dies with this command, if needed
+            result = run_demo(settings, customers=customers, months=months, console=console)
         print_summary(result, settings, console)

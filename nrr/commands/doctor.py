@@ -23,18 +23,47 @@ def _check_data_dir(settings: Settings) -> str:
 
 
 def _check_fx(settings: Settings) -> str:
-    if settings.fx_rates_path is None:
-        return "no FX rates file (fine when every amount is in the reporting currency)"
     import duckdb
 
     from nrr.sources.fx import load_fx_rates
 
-    rows = load_fx_rates(duckdb.connect(), settings.fx_rates_path, settings.inline_fx_rates)
-    return f"FX rates {settings.fx_rates_path}: {rows} rate(s)"
+    con = duckdb.connect()
+    rows = load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates)
+    rated = {row[0] for row in con.execute("select distinct currency from raw_fx_rates").fetchall()}
+    unrated = sorted(lake_currencies(settings) - rated - {settings.reporting_currency})
+    if unrated:
+        source = settings.fx_rates_path or "no FX rates file (fx_rates_path / NRR_FX_RATES)"
+        raise RuntimeError(
+            f"the Stripe lake {settings.lake_dir} bills in {', '.join(unrated).upper()} but "
+            f"{source} gives no rate for {'it' if len(unrated) == 1 else 'them'}"
+        )
+    if settings.fx_rates_path is None and not rows:
+        return "no FX rates file (fine: every amount in the lake is in the reporting currency)"
+    return f"FX rates {settings.fx_rates_path or 'inline'}: {rows} rate(s)"
+
+
+def lake_currencies(settings: Settings) -> set[str]:
+    """The currencies the extracted Stripe lake bills in (empty without a lake)."""
+    lines = settings.lake_dir / "stripe" / "invoice_lines.parquet"
+    if not lines.exists():
+        return set()
+    import duckdb
+
+    escaped = str(lines).replace("'", "''")
+    rows = duckdb.connect().execute(
+        f"select distinct lower(currency) from read_parquet('{escaped}') where currency is not null"
+    )
+    return {row[0] for row in rows.fetchall()}
 
 
 def _check_stripe(settings: Settings) -> str:
     if settings.stripe_api_key is None:
+        lake = settings.lake_dir / "stripe"
+        if lake.is_dir():
+            return (
+                f"no STRIPE_API_KEY: closes use the extracted lake {lake} as it is "
+                "(set a key to extract fresh data)"
+            )
         raise RuntimeError("STRIPE_API_KEY is not set (needed unless you close from a ledger)")
     from nrr.stripe_source.extract import check_access
 

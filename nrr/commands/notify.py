@@ -76,11 +76,23 @@ def notify(
     settings = settings_for(data_dir=data_dir)
     from nrr.slack.service import retry_pending
 
+    completed = []
     if retry:
+        from nrr.snapshots.followups import complete_pending
+
+        # versions published by a run that died before their report and messages
+        completed = complete_pending(settings)
+        for done in completed:
+            console.print(
+                f"completed {done.followup.snapshot_id}, published by a run that stopped "
+                f"early: report {done.report_path}",
+                highlight=False,
+            )
         result = retry_pending(settings, resend_in_doubt=resend_in_doubt)
+        result.outcomes[:0] = [o for done in completed for o in done.outcomes]
     else:
         result = _notify_month(settings, parse_month(month), outbox=dry_run)
-    if not result.outcomes:
+    if not result.outcomes and not completed:
         console.print("Nothing queued: every message is delivered.")
     for o in result.outcomes:
         style = STATUS_STYLE.get(o.status, "")

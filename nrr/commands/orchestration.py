@@ -42,6 +42,8 @@ def _is_user_error(exc: BaseException | None) -> bool:
             return True
         if not isinstance(exc, StepFailed):
             return False
+        if exc.__cause__ is None:  # the flow's own refusal: its message is the whole story
+            return True
         exc = exc.__cause__
     return False
 
@@ -62,11 +64,13 @@ def _run_flow(call):
     """Run a flow; turn its failure into one clear sentence (the step that failed and why)."""
     from prefect.exceptions import PrefectException
 
+    from nrr.ephemeral import prefect_api
     from tasks.common import StepFailed
 
     quiet_user_errors()
     try:
-        return call()
+        with prefect_api():  # a temporary server that dies with this command, if needed
+            return call()
     except StepFailed as exc:
         raise NrrError(str(exc)) from None
     except PrefectException as exc:
@@ -91,6 +95,38 @@ def _exit_when_messages_pending(delivery: dict | None) -> None:
     raise typer.Exit(PENDING_EXIT_CODE)
 
 
+def _refuse_unfinished(period, timezone: str) -> None:
+    from flows.common import refuse_unfinished
+
+    if period is not None:
+        refuse_unfinished(period, timezone)
+
+
+def _fail_fast(check) -> None:
+    """A flow's parameter check run before Prefect starts: its refusal as one sentence."""
+    from tasks.common import StepFailed
+
+    try:
+        check()
+    except StepFailed as exc:
+        raise NrrError(str(exc).removeprefix("step 'parameters' failed: ")) from None
+
+
+def ensure_writable(directory) -> None:
+    """The data directory can be created and written, or one sentence saying it cannot."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".nrr-write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise NrrError(f"the data directory {path} is not writable ({reason})") from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def close(
@@ -110,16 +146,28 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+        confirm_implausible: Annotated[
+            bool,
+            typer.Option(
+                "--confirm-implausible",
+                help="Publish even though customers, MRR or the cohort jumped or collapsed "
+                "beyond the plausibility bounds (recorded on the snapshot).",
+            ),
+        ] = False,
     ) -> None:
         """Monthly close: extract, validate, compute, snapshot, report, notify (Prefect flow)."""
-        from nrr.cli import parse_month
+        from nrr.cli import parse_month, settings_for
 
-        parse_month(month)  # fail fast on a typo, before Prefect starts
+        period = parse_month(month)  # fail fast on a typo, before Prefect starts
+        settings = settings_for(data_dir=data_dir)
+        _fail_fast(lambda: _refuse_unfinished(period, settings.close_timezone))
+        ensure_writable(settings.data_dir)
         from flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
             month=month, ledger=str(ledger) if ledger else None,
             data_dir=str(data_dir) if data_dir else None, notify=not no_notify, extract=extract,
+            confirm_implausible=confirm_implausible,
         ))  # fmt: skip
         if output == "json":
             typer.echo(json.dumps(result, indent=2, default=str))
@@ -144,9 +192,17 @@ def register(app: typer.Typer) -> None:
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """Compute and snapshot every month of a range, in parallel, skipping unchanged ones."""
-        from nrr.cli import parse_month
+        from nrr.cli import parse_month, settings_for
 
-        parse_month(from_month), parse_month(to_month)
+        first, last = parse_month(from_month), parse_month(to_month)
+        if first > last:
+            raise NrrError(
+                f"--from {from_month} is after --to {to_month}: the range is reversed "
+                f"(did you mean --from {to_month} --to {from_month}?)"
+            )
+        settings = settings_for(data_dir=data_dir)
+        _fail_fast(lambda: _refuse_unfinished(last, settings.close_timezone))
+        ensure_writable(settings.data_dir)
         from flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(

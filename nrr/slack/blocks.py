@@ -321,10 +321,12 @@ def render_blocked(period: date, failures: list[BlockedFailure]) -> tuple[str, l
             if failure.unexpected_count is not None
             else "failed"
         )
-        text = (
-            f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}\n"
-            f"{rows} · severity {mrkdwn(failure.severity, 20)}"
+        what = (
+            f"*{mrkdwn(failure.reason, 300)}* ({mrkdwn(failure.dataset, 150)})"
+            if failure.reason
+            else f"{code(failure.expectation, 150)} on {code(failure.dataset, 150)}"
         )
+        text = f"{what}\n{rows} · severity {mrkdwn(failure.severity, 20)}"
         if failure.examples:
             text += "\nExamples: " + ", ".join(code(e, 80) for e in failure.examples[:5])
         blocks.append(section(text))

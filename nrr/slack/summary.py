@@ -21,6 +21,7 @@ class BlockedFailure:
     severity: str = "critical"
     unexpected_count: int | None = None
     examples: list[str] = field(default_factory=list)
+    reason: str = ""  # what must hold, in words (the expectation's description)
 
 
 @dataclass

@@ -75,8 +75,16 @@ def month_stats(con: duckdb.DuckDBPyConnection, period: date) -> dict[str, objec
         "select count(*), coalesce(sum(mrr), 0) from customer_mrr_monthly where month = ?",
         [period],
     ).fetchone()
-    ledger_rows = con.execute("select count(*) from raw_ledger").fetchone()[0]
-    return {"customers": customers, "total_mrr": float(total), "ledger_rows": ledger_rows}
+    ledger_rows, first_revenue = con.execute(
+        "select count(*), min(start_date) filter (where mrr > 0) from raw_ledger"
+    ).fetchone()
+    return {
+        "customers": customers,
+        "total_mrr": float(total),
+        "ledger_rows": ledger_rows,
+        # the plausibility gate refuses months before it (nrr/snapshots/plausibility.py)
+        "first_revenue": first_revenue.isoformat() if first_revenue else None,
+    }
 
 
 def read_meta(directory: Path) -> MonthMeta:

@@ -26,7 +26,7 @@ from nrr.snapshots.month_figures import (
     read_meta,
 )
 from nrr.snapshots.restatement import Restatement
-from nrr.warehouse import read_warehouse
+from nrr.warehouse import locked_read
 
 # What identifies a window figure; every other numeric column of retention_windows is a
 # figure that a new version restates when it moves (read from the staged file's schema, so a
@@ -64,6 +64,14 @@ create table if not exists snapshot_restatements (
     old_value double,
     new_value double,
     delta double
+);
+create table if not exists snapshot_followups (
+    snapshot_id varchar primary key,
+    period date not null,
+    version integer not null,
+    notify boolean not null,
+    created_at timestamp not null,
+    completed_at timestamp
 );
 create table if not exists snapshot_checks (
     checked_at timestamp not null,
@@ -216,22 +224,38 @@ def _figures_differ(con: duckdb.DuckDBPyConnection, previous_id: str, staged: Pa
 
 
 def publish_staged_month(
-    settings: Settings, staged: Path, *, run_id: str | None = None
+    settings: Settings,
+    staged: Path,
+    *,
+    run_id: str | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
-    """Publish the staged figures of one month as its next snapshot version, if they moved."""
+    """Publish the staged figures of one month as its next snapshot version, if they moved.
+
+    Implausible figures (nrr/snapshots/plausibility.py) raise ImplausibleClose unless
+    `confirm_implausible`; then the confirmation is recorded in the snapshot's stats.
+    `follow_up` (True: report and Slack messages, False: report only) records, in the same
+    transaction, that the new version still needs them (nrr/snapshots/followups.py)."""
     staged = Path(staged)
     meta = read_meta(staged)
     run_id = run_id or uuid.uuid4().hex[:12]
     with warehouse_lock(settings):
         con = duckdb.connect(str(settings.warehouse_path))
         try:
-            return _publish(con, meta, staged, run_id)
+            return _publish(con, meta, staged, run_id, settings, confirm_implausible, follow_up)
         finally:
             con.close()
 
 
 def _publish(
-    con: duckdb.DuckDBPyConnection, meta: MonthMeta, staged: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    meta: MonthMeta,
+    staged: Path,
+    run_id: str,
+    settings: Settings | None = None,
+    confirm_implausible: bool = False,
+    follow_up: bool | None = None,
 ) -> PublishResult:
     ensure_schema(con)
     period = meta.period
@@ -242,6 +266,12 @@ def _publish(
         return PublishResult(period, "unchanged", known, version,
                              message=f"{period:%Y-%m}: inputs and code unchanged since {known}; "
                              "nothing written")  # fmt: skip
+    if settings is not None:
+        from nrr.snapshots.plausibility import check_publication, confirmation_record
+
+        jumps = check_publication(con, settings, meta, staged, confirmed=confirm_implausible)
+        if jumps:
+            meta.stats["plausibility_confirmed"] = confirmation_record(jumps)
     for table, file in FIGURE_TABLES.items():
         _ensure_figure_table(con, table, staged / file)
     latest = latest_snapshot(con, period)
@@ -283,6 +313,11 @@ def _publish(
                 [[snapshot_id, previous_id, period, r.window_months, r.dimension, r.segment,
                   r.metric, r.old, r.new, r.delta] for r in restated],
             )  # fmt: skip
+        if follow_up is not None:
+            con.execute(
+                "insert into snapshot_followups values (?, ?, ?, ?, ?, null)",
+                [snapshot_id, period, version, follow_up, now],
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -301,21 +336,16 @@ def published_fingerprints(settings: Settings) -> dict[date, set[tuple[str, str]
     """(fingerprint, code) pairs each month already has a snapshot for (for skipping)."""
     if not settings.warehouse_path.is_file():
         return {}
-    # under the writers' lock: a read-only connection cannot open while a writer (another
-    # close in this process, say) holds the file open for writing
-    with warehouse_lock(settings):
-        con = read_warehouse(settings)
-        try:
-            if not _has_table(con, "snapshots"):
-                return {}
-            rows = con.execute(
-                """select period, input_fingerprint, code_version from snapshots
-                   union select period, input_fingerprint, code_version from snapshot_checks"""
-                if _has_table(con, "snapshot_checks")
-                else "select period, input_fingerprint, code_version from snapshots"
-            ).fetchall()
-        finally:
-            con.close()
+    # under the writers' lock: another close in this process may be writing the file
+    with locked_read(settings) as con:
+        if not _has_table(con, "snapshots"):
+            return {}
+        rows = con.execute(
+            """select period, input_fingerprint, code_version from snapshots
+               union select period, input_fingerprint, code_version from snapshot_checks"""
+            if _has_table(con, "snapshot_checks")
+            else "select period, input_fingerprint, code_version from snapshots"
+        ).fetchall()
     result: dict[date, set[tuple[str, str]]] = {}
     for period, fingerprint, code in rows:
         result.setdefault(period, set()).add((fingerprint, code))
@@ -326,18 +356,14 @@ def latest_stats(settings: Settings, before: date) -> dict[str, object] | None:
     """The stats of the latest published month before `before` (volume checks baseline)."""
     if not settings.warehouse_path.is_file():
         return None
-    with warehouse_lock(settings):  # (see published_fingerprints)
-        con = read_warehouse(settings)
-        try:
-            if not _has_table(con, "snapshots"):
-                return None
-            row = con.execute(
-                """select period, stats from snapshots where period < ?
-                   order by period desc, version desc limit 1""",
-                [before],
-            ).fetchone()
-        finally:
-            con.close()
+    with locked_read(settings) as con:  # (see published_fingerprints)
+        if not _has_table(con, "snapshots"):
+            return None
+        row = con.execute(
+            """select period, stats from snapshots where period < ?
+               order by period desc, version desc limit 1""",
+            [before],
+        ).fetchone()
     if not row:
         return None
     stats = json.loads(row[1]) if row[1] else {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import BadRow, LedgerError, first_line
 
@@ -26,9 +27,31 @@ if TYPE_CHECKING:
 # and importing it is a third of the command's start-up.
 
 REQUIRED_COLUMNS = ("customer_id", "start_date", "mrr")
-KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "end_date", "currency", "churn_kind")
+KNOWN_COLUMNS = KNOWN_LEDGER_COLUMNS  # the rest are segment attributes
 CHURN_KINDS = ("voluntary", "involuntary")
 ROW_COLUMN = "_row"
+# The largest monthly amount of one row: far above any real subscription, and small enough
+# that sums, ACVs (x12) and FX conversions of millions of rows stay exact in the engine's
+# decimals instead of overflowing mid-compute.
+MAX_MRR = 10**9
+MAX_MRR_TEXT = f"{MAX_MRR:,}"
+
+
+@dataclass(frozen=True)
+class LedgerRules:
+    """What the user declared about the ledger (settings `ledger_segment_columns`,
+    `ledger_allow_duplicate_rows`); the defaults are the data contract's."""
+
+    segment_columns: tuple[str, ...] | None = None  # None: any column not a known one's typo
+    allow_duplicate_rows: bool = False  # exact repeats double a customer's MRR
+
+    @classmethod
+    def from_settings(cls, settings: object) -> LedgerRules:
+        declared = getattr(settings, "ledger_segment_columns", None)
+        return cls(
+            tuple(name.strip().lower() for name in declared) if declared is not None else None,
+            bool(getattr(settings, "ledger_allow_duplicate_rows", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -93,16 +116,66 @@ def _read_csv_as_strings(path: Path, delimiter: str) -> pa.Table:
     )
 
 
-def _normalise_names(table: pa.Table, source: str) -> pa.Table:
+def _normalise_names(
+    table: pa.Table, source: str, declared: tuple[str, ...] | None = None
+) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
-    table = table.rename_columns(_checked_names(table.column_names, source))
+    table = table.rename_columns(_checked_names(table.column_names, source, declared))
     rows = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
     return table.append_column(ROW_COLUMN, rows)
 
 
-def _checked_names(columns: list[str], source: str) -> list[str]:
+# Names people give the ledger's columns, mapped to the column they mean (see `_near_miss`).
+COLUMN_ALIASES = {
+    "start": "start_date", "end": "end_date", "amount": "mrr", "monthly_revenue": "mrr",
+    "cust_id": "customer_id", "customer": "customer_id", "currency_code": "currency",
+    "ccy": "currency", "churn_type": "churn_kind",
+}  # fmt: skip
+
+
+def _near_miss(name: str, present: set[str]) -> str | None:
+    """The known column an unknown `name` most likely misspells (`end date`, `curency`),
+    when that column is absent; None when `name` is a plain segment attribute."""
+    import difflib
+
+    squashed = "".join(ch for ch in name if ch.isalnum())
+    absent = [known for known in KNOWN_COLUMNS if known not in present]
+    for known in absent:
+        if squashed == known.replace("_", ""):
+            return known
+    alias = COLUMN_ALIASES.get(name) or COLUMN_ALIASES.get(squashed)
+    if alias in absent:
+        return alias
+    close = difflib.get_close_matches(name, absent, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _check_attributes(names: list[str], source: str, declared: tuple[str, ...] | None) -> None:
+    """Columns beyond the known ones are segment attributes, never misspelt known columns;
+    when segments are declared (`ledger_segment_columns`), only those."""
+    present = set(names)
+    for name in names:
+        if name in KNOWN_COLUMNS or name == ROW_COLUMN:
+            continue
+        meant = _near_miss(name, present)
+        if meant:
+            raise LedgerError(
+                f"ledger {source}: column `{name}`: did you mean `{meant}`? (rename it, or it "
+                f"would be read as a segment attribute and `{meant}` would be ignored)"
+            )
+        if declared is not None and name not in declared:
+            listed = ", ".join(declared) or "none"
+            raise LedgerError(
+                f"ledger {source}: column `{name}` is neither a ledger column nor a declared "
+                f"segment (ledger_segment_columns: {listed})"
+            )
+
+
+def _checked_names(
+    columns: list[str], source: str, declared: tuple[str, ...] | None = None
+) -> list[str]:
     """The column names trimmed and lower-cased; a clear error for unusable headers."""
     names = [name.strip().lower() for name in columns]
     seen: set[str] = set()
@@ -114,6 +187,7 @@ def _checked_names(columns: list[str], source: str) -> list[str]:
         if name.startswith("_"):
             raise LedgerError(f"ledger {source}: column names may not start with '_' ({name!r})")
         seen.add(name)
+    _check_attributes(names, source, declared)
     missing = [col for col in REQUIRED_COLUMNS if col not in seen]
     if missing:
         raise LedgerError(
@@ -238,9 +312,9 @@ def value_missing(column: str, natively: set[str]) -> str:
     return f"{PARSED_COLUMNS[column][1]} is null"
 
 
-def normalised_arrow(path: Path) -> pa.Table:
+def normalised_arrow(path: Path, declared: tuple[str, ...] | None = None) -> pa.Table:
     """The file read, its column names normalised and a `_row` number added."""
-    return _normalise_names(read_arrow(Path(path)), str(path))
+    return _normalise_names(read_arrow(Path(path)), str(path), declared)
 
 
 def attribute_columns(arrow_table: pa.Table) -> tuple[str, ...]:
@@ -259,6 +333,7 @@ def load_ledger(
     skip_bad_rows: bool = False,
     table: str = "raw_ledger",
     max_reported: int = 50,
+    rules: LedgerRules | None = None,
 ) -> LedgerLoad:
     """Validate the ledger at `path` and create `table` in `con` with typed, clean rows.
 
@@ -266,8 +341,11 @@ def load_ledger(
     `skip_bad_rows` is set, in which case they are returned in `skipped_rows`.
     """
     path = Path(path)
+    rules = rules or LedgerRules()
     if is_parquet(path):
-        return _load_parquet(con, path, reporting_currency, skip_bad_rows, table, max_reported)
+        return _load_parquet(
+            con, path, reporting_currency, skip_bad_rows, table, max_reported, rules
+        )
     return load_ledger_arrow(
         con,
         read_arrow(path),
@@ -276,6 +354,7 @@ def load_ledger(
         skip_bad_rows=skip_bad_rows,
         table=table,
         max_reported=max_reported,
+        rules=rules,
     )
 
 
@@ -293,6 +372,7 @@ def _load_parquet(
     skip_bad_rows: bool,
     table: str,
     max_reported: int,
+    rules: LedgerRules,
 ) -> LedgerLoad:
     """A Parquet ledger read by DuckDB itself (in parallel, without a copy through Arrow);
     `_row` is the row's position in the file."""
@@ -304,7 +384,7 @@ def _load_parquet(
         raise LedgerError(
             f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
         ) from exc
-    names = _checked_names([row[0] for row in described], str(path))
+    names = _checked_names([row[0] for row in described], str(path), rules.segment_columns)
     pairs = list(zip(described, names, strict=True))
     columns = ", ".join(f"{_quote(row[0])} as {_quote(name)}" for row, name in pairs)
     native = {
@@ -319,8 +399,9 @@ def _load_parquet(
     )
     try:
         return _load_registered(
-            con, names, native, str(path), reporting_currency, skip_bad_rows, table, max_reported
-        )
+            con, names, native, str(path), reporting_currency, skip_bad_rows, table, max_reported,
+            rules,
+        )  # fmt: skip
     except duckdb.Error as exc:
         raise LedgerError(
             f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
@@ -338,9 +419,11 @@ def load_ledger_arrow(
     skip_bad_rows: bool = False,
     table: str = "raw_ledger",
     max_reported: int = 50,
+    rules: LedgerRules | None = None,
 ) -> LedgerLoad:
     """Same as `load_ledger` for a ledger already in memory (e.g. derived from Stripe)."""
-    arrow_table = _normalise_names(arrow_table, source)
+    rules = rules or LedgerRules()
+    arrow_table = _normalise_names(arrow_table, source, rules.segment_columns)
     con.register("_ledger_input", arrow_table)
     try:
         return _load_registered(
@@ -352,6 +435,7 @@ def load_ledger_arrow(
             skip_bad_rows,
             table,
             max_reported,
+            rules,
         )
     finally:
         con.unregister("_ledger_input")
@@ -366,6 +450,7 @@ def _load_registered(
     skip_bad_rows: bool,
     table: str,
     max_reported: int,
+    rules: LedgerRules | None = None,
 ) -> LedgerLoad:
     """Check every row of `_ledger_input` (`columns`, normalised, and `_row`) and keep the
     good ones in `table`, in one pass.
@@ -385,6 +470,11 @@ def _load_registered(
 
     def missing(column: str) -> str:
         return value_missing(column, natively)
+
+    # the amount as a float, to tell NaN, infinities and too large numbers from text
+    mrr_double = (
+        "try_cast(_native_mrr as double)" if "mrr" in natively else "try_cast(mrr_text as double)"
+    )
 
     con.execute(
         f"""
@@ -406,7 +496,13 @@ def _load_registered(
                 when not {missing("end_date")} and end_date is null
                     then 'end_date ' || {text("end_date")} || ' is not a date'
                 when {missing("mrr")} then 'mrr is missing'
-                when mrr is null then 'mrr ' || {text("mrr")} || ' is not a number'
+                when isnan({mrr_double}) then 'mrr ' || {text("mrr")} || ' is not a number'
+                when isinf({mrr_double})
+                    then 'mrr ' || {text("mrr")} || ' is not a finite amount'
+                when mrr is null and {mrr_double} is null
+                    then 'mrr ' || {text("mrr")} || ' is not a number'
+                when mrr is null or abs(mrr) >= {MAX_MRR}
+                    then 'mrr ' || {text("mrr")} || ' is too large (at most {MAX_MRR_TEXT} a month)'
                 when mrr < 0 then 'mrr ' || {text("mrr")} || ' is negative'
                 when end_date is not null and end_date < start_date
                     then 'end_date ' || {text("end_date")} || ' is before start_date '
@@ -424,6 +520,7 @@ def _load_registered(
         0
     ][0]
     if not total_bad:
+        _refuse_duplicates(con, table, source, attributes, rules, max_reported)
         return _loaded(con, table, source, attributes)
     bad_rows = [
         BadRow(source, row, reason)
@@ -441,7 +538,43 @@ def _load_registered(
             total_bad=total_bad,
         )
     con.execute(f"delete from {table} where _problem is not null")
+    _refuse_duplicates(con, table, source, attributes, rules, max_reported)
     return _loaded(con, table, source, attributes, tuple(bad_rows))
+
+
+def _refuse_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    attributes: tuple[str, ...],
+    rules: LedgerRules | None,
+    max_reported: int,
+) -> None:
+    """Exact repeats of a row would double a customer's MRR: an error naming both rows,
+    unless the user declared them intended (`ledger_allow_duplicate_rows`)."""
+    if rules is not None and rules.allow_duplicate_rows:
+        return
+    values = ", ".join(
+        _quote(c)
+        for c in ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind",
+                  *attributes)
+    )  # fmt: skip
+    repeats = con.execute(
+        f"""select {ROW_COLUMN}, first_row, count(*) over () from (
+                select {ROW_COLUMN}, min({ROW_COLUMN}) over (partition by {values}) as first_row
+                from {table})
+            where {ROW_COLUMN} <> first_row order by {ROW_COLUMN} limit {int(max_reported)}"""
+    ).fetchall()
+    if not repeats:
+        return
+    con.execute(f"drop table {table}")
+    bad_rows = [BadRow(source, row, f"repeats row {first} exactly") for row, first, _ in repeats]
+    raise LedgerError(
+        f"ledger {source} has {repeats[0][2]} exact duplicate row(s); nothing was written "
+        f"(first: {bad_rows[0]}; set ledger_allow_duplicate_rows = true if they are meant)",
+        bad_rows=bad_rows,
+        total_bad=repeats[0][2],
+    )
 
 
 def _loaded(

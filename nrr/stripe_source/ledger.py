@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.errors import NrrError
 from nrr.settings import Settings
 from nrr.stripe_source import ledger_rules as rules
@@ -58,7 +59,7 @@ INPUTS: tuple[Dataset, ...] = (
 )  # fmt: skip
 LIVE_STATUSES = ("active", "past_due", "trialing")
 INVOLUNTARY_REASONS = ("payment_failed", "payment_disputed")
-BASE_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
+BASE_COLUMNS = KNOWN_LEDGER_COLUMNS
 ATTRIBUTE_COLUMNS = ("plan", "billing_interval", "country", "channel")
 
 

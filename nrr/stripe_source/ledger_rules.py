@@ -35,14 +35,6 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
-# months in one interval: weekly is 12/52 of a month, daily 12/365 (metrics.md section 1)
-MONTHS_PER_INTERVAL = {
-    "month": Decimal(1),
-    "year": Decimal(12),
-    "week": Decimal(12) / Decimal(52),
-    "day": Decimal(12) / Decimal(365),
-}
-
 
 def minor_units(currency: str) -> int:
     """Digits after the decimal point in Stripe amounts of `currency`."""
@@ -52,27 +44,6 @@ def minor_units(currency: str) -> int:
     if code in THREE_DECIMAL:
         return 3
     return 2
-
-
-def monthly_factor(interval: str, count: int | None) -> Decimal:
-    """Multiply one period's amount by this to get its monthly amount."""
-    if interval not in MONTHS_PER_INTERVAL:
-        raise ValueError(f"unknown billing interval {interval!r}")
-    return 1 / (MONTHS_PER_INTERVAL[interval] * max(int(count or 1), 1))
-
-
-def interval_label(interval: str | None, count: int | None) -> str | None:
-    """A readable billing interval: month, quarter, half-year, year, week, '2 weeks'..."""
-    if interval is None:
-        return None
-    count = int(count or 1)
-    months = {"month": count, "year": 12 * count}.get(interval)
-    named = {1: "month", 3: "quarter", 6: "half-year", 12: "year"}
-    if months in named:
-        return named[months]
-    if count == 1:
-        return interval
-    return f"{count} {interval}s"
 
 
 def local_date(instant: int, zone: ZoneInfo) -> date:

@@ -69,6 +69,7 @@ def test_backfill_months_equal_the_close_of_each_month(tmp_path, ledger_file):
     assert (closed["outcome"], closed["snapshot_id"]) == ("unchanged", "2024-03-v1")
 
 
+@pytest.mark.slow  # starts a Dask cluster of worker processes
 def test_backfill_on_a_local_dask_cluster_of_worker_processes(tmp_path, ledger_file, monkeypatch):
     from distributed import LocalCluster
 

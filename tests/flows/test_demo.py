@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow.csv as pacsv
@@ -15,6 +16,19 @@ from nrr.demo import run_demo
 from nrr.settings import Settings
 
 TODAY = date(2025, 7, 9)  # closes 2025-06
+
+
+def run_cli(monkeypatch, capsys, argv: list[str]) -> tuple[int, str]:
+    from nrr.cli import main
+
+    monkeypatch.setattr("sys.argv", ["nrr", *argv])
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def _index(day: date) -> int:
@@ -45,9 +59,15 @@ def truth_window(truth, rates, m1: int, months: int) -> tuple[float, float]:
     return (start + expansion - contraction - churn) / start, (start - contraction - churn) / start
 
 
-def test_demo_produces_every_artefact_and_the_ground_truth_headline(tmp_path):
+@pytest.mark.slow  # the whole demo, twice
+def test_demo_produces_every_artefact_and_the_ground_truth_headline(tmp_path, monkeypatch, capsys):
     settings = Settings(data_dir=tmp_path / "data")
     result = run_demo(settings, customers=300, months=18, today=TODAY)
+    assert result.config_path == Path("nrr.toml") and Path("nrr.toml").is_file()
+    for argv in (["doctor"], ["validate"], ["report", "--as-of", "2025-06"], ["snapshots"],
+                 ["close", "--month", "2025-06", "--no-notify"]):  # fmt: skip
+        code, output = run_cli(monkeypatch, capsys, argv)  # what the demo suggests next
+        assert code == 0, (argv, output)
     assert result.closed_month == date(2025, 6, 1)
     assert result.close["outcome"] == "published"
     assert result.backfill["failed"] == 0 and result.backfill["published"] == 17

@@ -108,6 +108,7 @@ def test_critical_failure_blocks_the_close_and_leaves_the_store_as_it_was(tmp_pa
     blocked = [json.loads(p.read_text()) for p in (data / "outbox").rglob("*blocked*.json")]
     assert len(blocked) == 1
     assert "mrr" in json.dumps(blocked[0]).lower()
+    assert not list((data / "outbox").rglob("*failed*.json"))  # no second, generic alert
 
 
 def test_failing_flow_names_the_step_and_prefect_records_it(tmp_path):
@@ -124,4 +125,9 @@ def test_failing_flow_names_the_step_and_prefect_records_it(tmp_path):
     state = asyncio.run(last_run_state())
     assert state.is_failed()
     assert "validate-inputs" in (state.message or "")
+    # one failure alert (to the outbox here): the step and the one-line reason
+    alerts = list((tmp_path / "d" / "outbox").glob("2024-10_failed_*.txt"))
+    assert len(alerts) == 1, alerts
+    text = alerts[0].read_text()
+    assert "validate-inputs" in text and "ledger file not found" in text
     shutil.rmtree(tmp_path / "d", ignore_errors=True)

@@ -8,11 +8,10 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from metrics.engine import KNOWN_LEDGER_COLUMNS as LEDGER_COLUMNS
 from metrics.engine import BuildResult, Engine, EngineParams
 from nrr.sources.fx import load_fx_rates
 from nrr.sources.ledger import load_ledger_arrow
-
-LEDGER_COLUMNS = ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind")
 
 
 def ledger_table(rows: Iterable[Mapping[str, object]]) -> pa.Table:

@@ -123,7 +123,7 @@ def test_bad_rows_of_a_typed_parquet_ledger_are_reported_in_the_file_s_own_value
         4: "start_date is missing",
         5: "mrr is missing",
         6: "mrr nan is not a number",
-        7: "mrr 1e+30 is not a number",
+        7: "mrr 1e+30 is too large (at most 1,000,000,000 a month)",
     }
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, _acv_band
+from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from nrr.errors import BridgeError
 from tests.metrics.harness import movements, run_engine, window_row
 
@@ -47,7 +47,7 @@ def test_acv_band_of_an_amount_on_and_around_each_bound(
     params = EngineParams(
         as_of=date(2024, 1, 1), acv_smb_upper=smb_upper, acv_enterprise_lower=enterprise_lower
     )
-    expression = _acv_band(params, f"cast({mrr!r} as {sql_type})")
+    expression = macros_module(params).acv_band(f"cast({mrr!r} as {sql_type})")
     assert duckdb.connect().execute(f"select {expression}").fetchone()[0] == band
 
 
@@ -318,3 +318,29 @@ def test_cohort_cells_match_the_literal_reading_figure_by_figure(policy):
              float(w.contraction), float(w.churn), float(w.reactivated), w.nrr, w.grr)
         ), key  # fmt: skip
         assert cells[key][-1] <= 1.0, key  # GRR never above 100%
+
+
+# ---------------------------------------------------------------------------------------
+# bands of windows shorter than a year are read on their yearly pace
+
+
+def test_short_windows_are_banded_on_their_yearly_pace():
+    rows = [
+        # +2% in one month: 126.8% a year (excellent), though 102% alone would be healthy
+        {"customer_id": "up", "start_date": "2024-01-01", "end_date": "2024-06-01", "mrr": 100},
+        {"customer_id": "up", "start_date": "2024-06-01", "mrr": 102},
+    ]
+    con, _ = run_engine(rows, date(2024, 6, 1))
+    row = window_row(con, date(2024, 6, 1), 1)
+    assert row["nrr"] == pytest.approx(1.02)
+    assert (row["benchmark_band"], row["grr_band"]) == ("excellent", "excellent")
+
+    rows = [
+        # -3% over a quarter: GRR 97% is 88.5% a year (good), though 97% alone is excellent
+        {"customer_id": "down", "start_date": "2024-01-01", "end_date": "2024-04-01", "mrr": 100},
+        {"customer_id": "down", "start_date": "2024-04-01", "mrr": 97},
+    ]
+    con, _ = run_engine(rows, date(2024, 4, 1))
+    row = window_row(con, date(2024, 4, 1), 3)
+    assert row["grr"] == pytest.approx(0.97)
+    assert (row["grr_band"], row["benchmark_band"]) == ("good", "problematic")

@@ -15,6 +15,9 @@ from nrr.compute import compute_month
 from nrr.errors import NrrError
 from nrr.locking import warehouse_lock
 from nrr.settings import Settings
+from nrr.snapshots.followups import pending_followups
+from nrr.snapshots.month_figures import read_meta
+from nrr.snapshots.plausibility import check_staged
 from nrr.snapshots.store import latest_stats, publish_staged_month, published_fingerprints
 from nrr.warehouse import read_warehouse
 
@@ -50,15 +53,22 @@ class _Writer(threading.Thread):
             con.close()
 
 
+def _check_staged(settings: Settings) -> None:
+    staged = settings.data_dir.parent / "staged"
+    check_staged(settings, read_meta(staged), staged, confirmed=False)
+
+
 @pytest.mark.parametrize(
-    "read",
+    ("read", "expected"),
     [
-        lambda s: latest_stats(s, date(2024, 7, 1))["period"],
-        lambda s: sorted(published_fingerprints(s)),
+        (lambda s: latest_stats(s, date(2024, 7, 1))["period"], PERIOD),
+        (lambda s: sorted(published_fingerprints(s)), [PERIOD]),
+        (pending_followups, []),
+        (_check_staged, None),
     ],
-    ids=["latest_stats", "published_fingerprints"],
+    ids=["latest_stats", "published_fingerprints", "pending_followups", "plausibility"],
 )
-def test_a_store_reader_waits_for_a_writer_in_another_thread(settings, read):
+def test_a_store_reader_waits_for_a_writer_in_another_thread(settings, read, expected):
     events: list[str] = []
     writer = _Writer(settings, events)
     writer.start()
@@ -80,7 +90,7 @@ def test_a_store_reader_waits_for_a_writer_in_another_thread(settings, read):
     writer.join(30)
     assert "error" not in outcome, outcome.get("error")
     assert events == ["writer closed", "reader read"]
-    assert outcome["value"] in (PERIOD, [PERIOD])
+    assert outcome["value"] == expected
 
 
 def test_a_reader_that_meets_a_writer_of_this_process_gets_one_clear_sentence(settings):

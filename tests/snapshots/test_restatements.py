@@ -16,8 +16,14 @@ import pytest
 
 from nrr.compute import compute_month
 from nrr.settings import Settings
-from nrr.snapshots.month_figures import META_FILE, WINDOWS_FILE, read_meta
-from nrr.snapshots.store import publish_staged_month
+from nrr.snapshots.month_figures import (
+    BRIDGE_FILE,
+    COHORTS_FILE,
+    META_FILE,
+    WINDOWS_FILE,
+    read_meta,
+)
+from nrr.snapshots.store import latest_stats, publish_staged_month, published_fingerprints
 
 PERIOD = date(2024, 6, 1)
 LEDGER = (
@@ -83,12 +89,14 @@ def test_every_figure_that_moved_is_restated_and_nothing_else(staged, tmp_path):
     assert {"nrr", "grr", "churn", "start_mrr", "end_mrr", "logo_retention"} <= set(columns)
 
     def move_one_figure_per_row(table: pa.Table) -> pa.Table:
-        # figure column j moves in row j (cycling over the rows): every one moves somewhere
+        # figure column j moves in row j (cycling over the rows): every one moves somewhere,
+        # by the smallest step of its type (a millionth for amounts and ratios)
         data = table.to_pydict()
         for j, column in enumerate(columns):
             i = j % table.num_rows
+            step = 1 if pa.types.is_integer(table.schema.field(column).type) else 1e-6
             value = data[column][i]
-            data[column][i] = 1 if value is None else value + 1
+            data[column][i] = step if value is None else value + step
         return pa.table(data, schema=table.schema)
 
     changed = _second_version(v1, tmp_path / "v2", move_one_figure_per_row)
@@ -128,3 +136,64 @@ def test_a_figure_that_appears_or_disappears_is_restated(staged, tmp_path):
         if r["dimension"] == "all" and r["window_months"] == 12
     ]
     assert (moved.metric, moved.old, moved.new, moved.delta) == ("nrr", old_nrr, None, None)
+
+
+def _with_changed(file: str, column: str, step: float):
+    """A change to the staged month that moves `column` of the first row of `file` only."""
+
+    def change(source: Path, target: Path) -> None:
+        shutil.copytree(source, target)
+        table = pq.read_table(source / file)
+        data = table.to_pydict()
+        data[column][0] = data[column][0] + step
+        pq.write_table(pa.table(data, schema=table.schema), target / file)
+        meta = read_meta(source)
+        (target / META_FILE).write_text(replace(meta, input_fingerprint="changed").to_json())
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("file", "column"),
+    [(COHORTS_FILE, "mrr"), (BRIDGE_FILE, "closing_mrr")],
+    ids=["cohort-cell", "bridge"],
+)
+def test_a_moved_cohort_cell_or_bridge_figure_publishes_a_new_version(staged, tmp_path, file,
+                                                                      column):  # fmt: skip
+    settings, v1 = staged
+    _with_changed(file, column, 0.01)(v1, tmp_path / "v2")
+    result = publish_staged_month(settings, tmp_path / "v2")
+    # no window figure moved, so nothing to restate, but the published matrix did change
+    assert (result.outcome, result.snapshot_id, result.restatements) == (
+        "restated", "2024-06-v2", [],
+    )  # fmt: skip
+
+
+def test_changed_inputs_with_the_same_figures_write_a_check_not_a_version(staged, tmp_path):
+    settings, v1 = staged
+    _with_changed(WINDOWS_FILE, "start_mrr", 0.0)(v1, tmp_path / "same")
+    result = publish_staged_month(settings, tmp_path / "same", run_id="rerun")
+    assert (result.outcome, result.snapshot_id) == ("unchanged", "2024-06-v1")
+    assert "no published figure moved" in result.message
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    checks = con.execute("select run_id, input_fingerprint, snapshot_id from snapshot_checks")
+    assert checks.fetchall() == [("rerun", "changed", "2024-06-v1")]
+    con.close()
+    # the pair is known from now on: the backfill skips it, the next close finds it
+    assert published_fingerprints(settings)[PERIOD] == {
+        (read_meta(v1).input_fingerprint, read_meta(v1).code_version),
+        ("changed", read_meta(v1).code_version),
+    }
+    again = publish_staged_month(settings, tmp_path / "same")
+    assert again.outcome == "unchanged" and "nothing written" in again.message
+
+
+def test_latest_stats_are_the_last_published_month_before_a_period(staged, tmp_path):
+    settings, v1 = staged
+    assert latest_stats(settings, PERIOD) is None  # nothing before June
+    stats = latest_stats(settings, date(2024, 9, 1))
+    assert stats["period"] == PERIOD
+    assert stats["customers"] == read_meta(v1).stats["customers"] == 3
+    assert stats["total_mrr"] == read_meta(v1).stats["total_mrr"] == 280.0
+    assert published_fingerprints(Settings(data_dir=tmp_path / "nowhere")) == {}
+    assert latest_stats(Settings(data_dir=tmp_path / "nowhere"), PERIOD) is None

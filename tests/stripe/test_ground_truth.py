@@ -16,6 +16,7 @@ from sandbox.stripe_server import serve
 from tests.stripe.conftest import small_account, stripe_settings
 
 
+@pytest.mark.slow  # a generated account served, extracted and computed, twice
 @pytest.mark.parametrize("seed", [21, 5])
 def test_every_customer_month_matches_the_ground_truth(tmp_path, seed):
     account = small_account(seed=seed, customers=300, months=30)

@@ -123,6 +123,9 @@ def test_a_change_after_a_repeating_discount_ended_is_valued_without_it():
                   "currency_options": {"eur": {"amount_off": 400}}}, "eur", 9_600),
         (10_000, {"amount_off": 500, "currency": "usd"}, "eur", 10_000),
         (10_000, {"amount_off": None, "currency": "usd"}, "usd", 10_000),
+        # the coupon's own currency takes its own amount, whatever the options say
+        (10_000, {"amount_off": 500, "currency": "usd",
+                  "currency_options": {"usd": {"amount_off": 900}}}, "usd", 9_500),
     ],
 )  # fmt: skip
 def test_discounted_amounts(amount, coupon, currency, expected):
@@ -141,49 +144,6 @@ def test_discounted_amounts(amount, coupon, currency, expected):
 )
 def test_inclusive_tax_is_taken_out(net, rates, expected):
     assert rules.without_inclusive_tax(net, rates) == expected
-
-
-@pytest.mark.parametrize(
-    ("interval", "count", "factor"),
-    [
-        ("month", 1, Decimal(1)),
-        ("month", 3, Decimal(1) / 3),
-        ("year", 1, Decimal(1) / 12),
-        ("year", 2, Decimal(1) / 24),
-        ("week", 1, Decimal(52) / 12),
-        ("day", 1, Decimal(365) / 12),
-        ("month", None, Decimal(1)),
-        ("month", 0, Decimal(1)),
-    ],
-)
-def test_monthly_factor(interval, count, factor):
-    assert rules.monthly_factor(interval, count) == pytest.approx(factor, rel=Decimal("1e-20"))
-
-
-def test_an_unknown_interval_is_an_error():
-    with pytest.raises(ValueError, match="unknown billing interval 'fortnight'"):
-        rules.monthly_factor("fortnight", 1)
-
-
-@pytest.mark.parametrize(
-    ("interval", "count", "label"),
-    [
-        (None, None, None),
-        ("month", 1, "month"),
-        ("month", None, "month"),
-        ("month", 3, "quarter"),
-        ("month", 6, "half-year"),
-        ("month", 12, "year"),
-        ("year", 1, "year"),
-        ("month", 2, "2 months"),
-        ("year", 2, "2 years"),
-        ("week", 1, "week"),
-        ("week", 2, "2 weeks"),
-        ("day", 1, "day"),
-    ],
-)
-def test_interval_labels(interval, count, label):
-    assert rules.interval_label(interval, count) == label
 
 
 @pytest.mark.parametrize(
@@ -215,6 +175,12 @@ TIERS = [
     {"up_to": 20, "unit_amount": 800, "flat_amount": 500},
     {"up_to": None, "unit_amount": 500, "flat_amount": None},
 ]
+# the same tiers with sub-cent decimal amounts, which take precedence over the integer ones
+DECIMAL_TIERS = [
+    {"up_to": 10, "unit_amount_decimal": "999.5", "unit_amount": 999},
+    {"up_to": None, "unit_amount_decimal": "0.25", "unit_amount": 0,
+     "flat_amount_decimal": "100.5", "flat_amount": 100},
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -232,6 +198,19 @@ TIERS = [
 )
 def test_tiered_prices(mode, quantity, expected):
     price = {"billing_scheme": "tiered", "tiers_mode": mode, "tiers": TIERS}
+    assert rules.price_amount(price, quantity) == expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "quantity", "expected"),
+    [
+        ("volume", 2, 1_999),  # 2 x 999.5
+        ("volume", 12, 104),  # 12 x 0.25 + 100.5 = 103.5, rounded half up
+        ("graduated", 12, 10_096),  # 10 x 999.5 + 2 x 0.25 + 100.5
+    ],
+)
+def test_tiers_use_their_decimal_amounts(mode, quantity, expected):
+    price = {"billing_scheme": "tiered", "tiers_mode": mode, "tiers": DECIMAL_TIERS}
     assert rules.price_amount(price, quantity) == expected
 
 
@@ -261,6 +240,10 @@ def test_full_period_net_discounts_then_removes_inclusive_tax():
         {"unit_amount": 1_000}, 10, coupon={"percent_off": 20.0}, tax_rates=vat, currency="usd"
     )
     assert value == 6_400
+    # an amount-off coupon in the line's currency
+    off = {"amount_off": 1_000, "currency": "eur"}
+    assert rules.full_period_net({"unit_amount": 1_000}, 10, coupon=off, tax_rates=[],
+                                 currency="eur") == 9_000  # fmt: skip
     assert rules.full_period_net({"unit_amount": None}, 1, coupon=None, tax_rates=[],
                                  currency="usd") is None  # fmt: skip
 

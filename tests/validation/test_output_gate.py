@@ -65,6 +65,23 @@ def test_validation_leaves_the_warehouse_untouched(clean):
 
 BRIDGE = "mrr_bridge: the bridge reconciles to the cent (opening + movements = closing)"
 CLOSING_MATCHES = "mrr_bridge: company closing MRR equals the sum of customer MRR each month"
+# The plain SQL twin recomputes windows and cohorts from customer_mrr_monthly: a defect in a
+# figure or in the customer-months it is built from shows as a difference with the twin.
+WINDOWS_TWIN = (
+    "retention_windows: every window figure equals the plain SQL twin's "
+    "(the contract read literally) to the cent"
+)
+WINDOW_MEMBERS_TWIN = (
+    "retention_windows: every window member's start, end and reactivated MRR equal the "
+    "twin's, in every segment"
+)
+COHORTS_TWIN = (
+    "cohort_retention: every cohort cell equals the plain SQL twin's "
+    "(the contract read literally) to the cent"
+)
+COHORT_MEMBERS_TWIN = (
+    "cohort_retention: every cohort member's start, paid, end and reactivated MRR equal the twin's"
+)
 # Defects in different tables, planted together: each must fail its own expectations only.
 DEFECTS = {
     "bridge does not reconcile": (
@@ -79,6 +96,7 @@ DEFECTS = {
             "retention_windows: NRR is never below GRR": Severity.CRITICAL,
             "retention_windows: NRR and GRR equal their formulas on start, expansion, "
             "contraction and churn": Severity.CRITICAL,
+            WINDOWS_TWIN: Severity.CRITICAL,
         },
     ),
     "movement amount that is not the change": (
@@ -91,7 +109,10 @@ DEFECTS = {
     "month after the close": (
         """insert into cohort_retention select * replace (date '2024-02-01' as cohort_month)
            from cohort_retention limit 1""",
-        {"cohort_retention: no cohort after the closed month": Severity.CRITICAL},
+        {
+            "cohort_retention: no cohort after the closed month": Severity.CRITICAL,
+            COHORTS_TWIN: Severity.CRITICAL,
+        },
     ),
     "duplicate customer-month": (
         # (customer_mrr_monthly is a view: the rows live in customer_mrr_facts)
@@ -100,6 +121,8 @@ DEFECTS = {
         {
             "customer_mrr_monthly: one row per customer and month": Severity.CRITICAL,
             CLOSING_MATCHES: Severity.CRITICAL,
+            WINDOW_MEMBERS_TWIN: Severity.CRITICAL,
+            COHORT_MEMBERS_TWIN: Severity.CRITICAL,
         },
     ),
     "negative MRR": (
@@ -191,7 +214,8 @@ def test_staged_marts_as_views_over_parquet_are_validated(tmp_path, clean_wareho
     try:
         for table in ("customer_mrr_monthly", "mrr_movements", "mrr_bridge",
                       "retention_windows", "cohort_retention", "customer_cohorts",
-                      "customer_mrr_facts", "mrr_movement_facts"):  # fmt: skip
+                      "customer_mrr_facts", "mrr_movement_facts",
+                      "retention_window_members", "cohort_retention_members"):  # fmt: skip
             con.execute(f"copy {table} to '{marts / table}.parquet' (format parquet)")
     finally:
         con.close()

@@ -4,7 +4,7 @@
 -- `mrr` is in reporting currency at the month's own rate; `mrr_at_rate_lag_<n>` is the same
 -- revenue at the rate of n months earlier, so an n-month comparison uses one rate (constant
 -- currency: exchange-rate moves never look like expansion or churn). In a single-currency
--- ledger they equal `mrr` and are not stored (see `at_rate_lag`).
+-- ledger they equal `mrr` (a view computes them, nothing stores them).
 -- The customer's segment in a month is its largest line's (the amount in cents, then the
 -- segment key, packed in one 64-bit number so that max picks it).
 -- With one currency this is a view: expanding spells again is cheaper than storing the
@@ -18,11 +18,9 @@ with constant_months as (
         cast(unnest(range(spells.spell_start_idx, spells.spell_end_idx + 1)) as integer)
             as month_idx,
         spells.last_mrr as mrr,
-        {%- if not single_currency %}
         {%- for n in windows %}
         spells.last_mrr as mrr_at_rate_lag_{{ n }},
         {%- endfor %}
-        {%- endif %}
         spells.last_segment_key as segment_key,
         -- the same spell the month before
         spells.last_mrr as lag_mrr,
@@ -60,9 +58,9 @@ line_months as (
 converted as (
     select
         lines.*,
-        {{ convert("lines.native_mrr", "fx.rate_exact") }} as line_mrr,
+        {{ to_reporting_currency("lines.native_mrr", "fx.rate_exact") }} as line_mrr,
         {%- for n in windows %}
-        {{ convert("lines.native_mrr", "fx_" ~ n ~ ".rate_exact") }}
+        {{ to_reporting_currency("lines.native_mrr", "fx_" ~ n ~ ".rate_exact") }}
             as line_mrr_at_rate_lag_{{ n }},
         {%- endfor %}
     from line_months as lines
@@ -112,11 +110,9 @@ neighbours as (
         customer_key,
         month_idx,
         mrr,
-        {%- if not single_currency %}
         {%- for n in windows %}
         mrr_at_rate_lag_{{ n }},
         {%- endfor %}
-        {%- endif %}
         segment_key,
         case when month_idx = spell_end_idx then ending_kind end as ending_kind,
         case when month_idx > spell_start_idx then month_idx - 1 else prev_end_idx end

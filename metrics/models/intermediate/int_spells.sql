@@ -19,9 +19,9 @@ with lines as (
         lines.native_mrr as before_line_mrr
     from int_spell_lines as lines
         {%- else %}
-        {{ convert("lines.native_mrr", "fx_last.rate_exact") }} as last_line_mrr,
-        {{ convert("lines.native_mrr", "fx_first.rate_exact") }} as first_line_mrr,
-        {{ convert("lines.native_mrr", "fx_before.rate_exact") }} as before_line_mrr
+        {{ to_reporting_currency("lines.native_mrr", "fx_last.rate_exact") }} as last_line_mrr,
+        {{ to_reporting_currency("lines.native_mrr", "fx_first.rate_exact") }} as first_line_mrr,
+        {{ to_reporting_currency("lines.native_mrr", "fx_before.rate_exact") }} as before_line_mrr
     from int_spell_lines as lines
     inner join int_fx_monthly as fx_last
         on lines.currency = fx_last.currency and lines.spell_end_idx = fx_last.month_idx
@@ -41,6 +41,9 @@ spells as (
         max({{ packed_line("last_line_mrr", "segment_key") }}) as last_line,
         {%- if single_currency %}
         -- (one currency: the spell's first month is like its last)
+        sum(last_line_mrr) as first_mrr,
+        sum(last_line_mrr) as first_mrr_at_rate_lag_1,
+        max({{ packed_line("last_line_mrr", "segment_key") }}) as first_line,
         true as constant_value,
         {%- else %}
         sum(first_line_mrr) as first_mrr,
@@ -49,10 +52,8 @@ spells as (
         -- only lines in the reporting currency: worth the same in every month
         bool_and(currency = (select reporting_currency from run_parameters)) as constant_value,
         {%- endif %}
-        case
-            when bool_or(ends_involuntary) then 'involuntary'
-            when bool_or(ends_voluntary) then 'voluntary'
-        end as ending_kind
+        -- (both kinds ending together: involuntary wins, see the churn_kind macro)
+        {{ churn_kind("ends_involuntary", "ends_voluntary") }} as ending_kind
     from lines
     group by customer_key, spell_start_idx, spell_end_idx
 ),
@@ -92,15 +93,9 @@ final as (
         spell_end_idx,
         cast(last_mrr as decimal(18, 6)) as last_mrr,
         {{ line_key("last_line") }} as last_segment_key,
-        {%- if single_currency %}
-        cast(last_mrr as decimal(18, 6)) as first_mrr,
-        cast(last_mrr as decimal(18, 6)) as first_mrr_at_rate_lag_1,
-        {{ line_key("last_line") }} as first_segment_key,
-        {%- else %}
         cast(first_mrr as decimal(18, 6)) as first_mrr,
         cast(first_mrr_at_rate_lag_1 as decimal(18, 6)) as first_mrr_at_rate_lag_1,
         {{ line_key("first_line") }} as first_segment_key,
-        {%- endif %}
         constant_value,
         ending_kind,
         prev_end_idx,

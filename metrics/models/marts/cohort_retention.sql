@@ -10,68 +10,17 @@ with parameters as (
     select * from run_parameters
 ),
 
--- each spell's MRR at the rate of its customer's cohort month (constant within the spell)
-{%- if single_currency %}
-valued as (
-    select
-        customer_key, spell_start_idx, spell_end_idx, run_start_idx, first_month_idx,
-        last_mrr as value_c
-    from int_spells
-),
-{%- else %}
-valued as (
-    select
-        spells.customer_key,
-        spells.spell_start_idx,
-        any_value(spells.spell_end_idx) as spell_end_idx,
-        any_value(spells.run_start_idx) as run_start_idx,
-        any_value(spells.first_month_idx) as first_month_idx,
-        sum({{ convert("lines.native_mrr", "fx.rate_exact") }}) as value_c
-    from int_spell_lines as lines
-    inner join int_spells as spells
-        on lines.customer_key = spells.customer_key
-        and lines.spell_start_idx = spells.spell_start_idx
-    inner join int_fx_monthly as fx
-        on lines.currency = fx.currency and spells.first_month_idx = fx.month_idx
-    group by spells.customer_key, spells.spell_start_idx
-),
-{%- endif %}
-
--- each member's MRR in its cohort month
-starts as (
-    select customer_key, value_c as start_c
-    from valued
-    where spell_start_idx = first_month_idx
-),
-
-cohorts as (
-    select valued.first_month_idx as cohort_idx, count(*) as customers, sum(valued.value_c) as start_mrr
-    from valued
-    where valued.spell_start_idx = valued.first_month_idx
-    group by valued.first_month_idx
-),
-
--- what each spell adds to every age it covers, under the reactivation policy (a member that
--- left and came back is outside its first run of paying months)
+-- every member of every cohort, spell by spell (see int_cohort_members)
 members as (
-    select
-        valued.first_month_idx as cohort_idx,
-        valued.spell_start_idx - valued.first_month_idx as first_age,
-        valued.spell_end_idx - valued.first_month_idx as last_age,
-        starts.start_c,
-        case
-            when parameters.reactivation_policy = 'include'
-                or valued.run_start_idx = valued.first_month_idx
-                then valued.value_c
-            else 0
-        end as end_c,
-        case
-            when valued.run_start_idx <> valued.first_month_idx then valued.value_c
-            else 0
-        end as reactivated_c
-    from valued
-    cross join parameters
-    inner join starts on valued.customer_key = starts.customer_key
+    select * from int_cohort_members
+),
+
+-- each cohort's size and start MRR: its members' first spells
+cohorts as (
+    select cohort_idx, count(*) as customers, sum(start_c) as start_mrr
+    from members
+    where first_age = 0
+    group by cohort_idx
 ),
 
 contributions as (

@@ -89,7 +89,7 @@ balances as (
         case when prev_idx = month_idx - 1 then prev_acv_band else acv_band end as acv_band,
         case when prev_idx = month_idx - 1 then prev_segment_key else segment_key end
             as segment_key,
-        {{ at_rate_lag(none, 1) }} as closing_mrr_constant,
+        mrr_at_rate_lag_1 as closing_mrr_constant,
         mrr as closing_mrr
     from int_customer_month
 ),

@@ -1,0 +1,37 @@
+{%- from "macros.sql" import off_by_a_cent %}
+-- Window members (retention_window_members) that the twin does not find the same way from
+-- customer_mrr_monthly (metrics/models/twin/twin_window_members.sql): a member missing or
+-- extra in a window or segment, or a start, end or reactivated amount a cent or more off.
+with twin as (
+    select members.*, segments.dimension, segments.segment
+    from twin_window_members as members
+    inner join twin_customer_segments as segments
+        on segments.customer_id = members.customer_id and segments.month = members.start_month
+)
+
+select
+    coalesce(engine.as_of, twin.as_of) as as_of,
+    coalesce(engine.window_months, twin.window_months) as window_months,
+    coalesce(engine.dimension, twin.dimension) as dimension,
+    coalesce(engine.segment, twin.segment) as segment,
+    coalesce(engine.customer_id, twin.customer_id) as customer_id,
+    engine.start_mrr, twin.start_c as twin_start_mrr,
+    engine.paid_end_mrr, twin.paid_end_c as twin_paid_end_mrr,
+    engine.end_mrr, twin.end_c as twin_end_mrr,
+    engine.reactivated, twin.reactivated as twin_reactivated,
+    engine.reactivated_mrr, twin.reactivated_c as twin_reactivated_mrr
+from retention_window_members as engine
+full outer join twin
+    on engine.as_of = twin.as_of
+    and engine.window_months = twin.window_months
+    and engine.dimension = twin.dimension
+    and engine.segment = twin.segment
+    and engine.customer_id = twin.customer_id
+where engine.as_of is null
+    or twin.as_of is null
+    or engine.reactivated <> twin.reactivated
+    or {{ off_by_a_cent("engine.start_mrr", "twin.start_c") }}
+    or {{ off_by_a_cent("engine.paid_end_mrr", "twin.paid_end_c") }}
+    or {{ off_by_a_cent("engine.end_mrr", "twin.end_c") }}
+    or {{ off_by_a_cent("engine.reactivated_mrr", "twin.reactivated_c") }}
+order by 1, 2, 3, 4, 5
