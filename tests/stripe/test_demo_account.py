@@ -1,7 +1,7 @@
 """The demo-sized account (3,000 customers over 36 months, the demo's seed): every object it
 serves conforms to Stripe's own definitions, it holds every billing case of metrics.md
 section 1.1 that the local Stripe models, and every customer-month extracted and computed
-equals its truth. The slowest test of the area (about a minute and a half)."""
+equals its truth. The slowest test of the area (2-4 minutes on the shared machine)."""
 
 from __future__ import annotations
 
@@ -72,4 +72,4 @@ def test_the_demo_sized_account_conforms_and_equals_its_truth(tmp_path):
         "churn_kind": [],
         "bridge": [],
     }
-    assert account.truth.num_rows > 40_000
+    assert account.truth.num_rows > 30_000
