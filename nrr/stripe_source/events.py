@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nrr.stripe_source.client import API_VERSION, StripeAccessError, StripeApi
-from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, DISCOUNTS, EVENTS, INVOICES, PRICES
+from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, DISCOUNTS, EVENTS, PRICES
 from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import FETCHED_VERSION
 from nrr.stripe_source.pagination import created_range, iter_pages
@@ -77,7 +77,10 @@ DELETIONS = frozenset(
         "customer.discount.deleted",
     }
 )
-RETRIEVE_EXPAND = {INVOICES.name: ["discounts"], "subscriptions": ["discounts"]}
+# A re-read subscription expands its discounts, as the full listing does. An invoice does
+# not: its `discounts` keep naming discounts deleted since (a `once` coupon is deleted by
+# the invoice that spends it), and an expanded copy would undo the deletion its event told.
+RETRIEVE_EXPAND = {"subscriptions": ["discounts"]}
 
 
 @dataclass(frozen=True)
