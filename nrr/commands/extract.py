@@ -75,6 +75,6 @@ def lake_limit_when_orchestrated(settings):
 
     if not os.environ.get("PREFECT_API_URL"):
         return contextlib.nullcontext()
-    from flows.limits import exclusive, lake_limit
+    from nrr.flows.limits import exclusive, lake_limit
 
     return exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)

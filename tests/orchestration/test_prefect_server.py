@@ -303,7 +303,7 @@ def test_nrr_extract_waits_for_the_lake_held_by_another_run(prefect_server, serv
     from prefect.concurrency.sync import concurrency
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.limits import exclusive, lake_limit
+    from nrr.flows.limits import exclusive, lake_limit
     from nrr.settings import Settings
 
     server = prefect_server
