@@ -329,7 +329,7 @@ def test_trials_are_zero_and_one_off_charges_are_excluded():
 
 
 def test_void_and_uncollectible_invoices_never_count():
-    """nrr.metrics.md 1.1: invoices marked uncollectible count like void: not revenue."""
+    """metrics.md 1.1: invoices marked uncollectible count like void: not revenue."""
     cust = customer()
     pr = price(PRO, 10_000)
     sub = subscription(
