@@ -84,7 +84,7 @@ def test_env(tree: Path) -> dict[str, str]:
 
 
 def check_imports_from(tree: Path) -> None:
-    probe = "import metrics.engine, nrr; print(metrics.engine.__file__, nrr.__file__)"
+    probe = "import nrr.metrics.engine, nrr; print(nrr.metrics.engine.__file__, nrr.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tree,

@@ -14,8 +14,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from nrr.errors import BridgeError
+from nrr.metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from tests.metrics.harness import movements, run_engine, window_row
 
 # ---------------------------------------------------------------------------------------
