@@ -28,7 +28,6 @@ from nrr.relations import persistent_relations
 TWIN_MODELS = (
     "twin_months",
     "twin_customer_mrr",
-    "twin_customer_segments",
     "twin_window_members",
     "twin_retention_windows",
     "twin_cohort_members",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "nrr.metrics.md"
+DOC = ROOT / "docs" / "metrics.md"
 ROW = re.compile(r"^\| (?P<rule>[^|]+?) \| `(?P<home>[^`]+)` \| `(?P<name>[^`]+)` \|$")
 
 
