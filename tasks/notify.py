@@ -102,7 +102,7 @@ def notify_implausible(settings: Settings, month: date, refusal) -> dict[str, ob
             f"{jump.figure} vs {jump.baseline}",
             "critical",
             None,
-            [jump.side_by_side()],
+            [],
             reason=f"implausible {jump.side_by_side()}",
         )
         for jump in refusal.jumps

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         PREFECT_API_URL (schedules from NRR_CLOSE_CRON, NRR_CLOSE_TIMEZONE, NRR_EXTRACT_CRON)."""
         from rich.table import Table
 
-        from nrr.cli import console, settings_for
+        from nrr.cli_options import console, settings_for
 
         settings = settings_for()
         api_url = _api_url()

@@ -156,12 +156,15 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Monthly close: extract, validate, compute, snapshot, report, notify (Prefect flow)."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         period = parse_month(month)  # fail fast on a typo, before Prefect starts
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(period, settings.close_timezone))
         ensure_writable(settings.data_dir)
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from nrr.flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
@@ -192,7 +195,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """Compute and snapshot every month of a range, in parallel, skipping unchanged ones."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         first, last = parse_month(from_month), parse_month(to_month)
         if first > last:
@@ -203,6 +206,9 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(last, settings.close_timezone))
         ensure_writable(settings.data_dir)
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
         from nrr.flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         ] = Format.table,
     ) -> None:
         """Validate inputs and warehouse with the Great Expectations suites; Data Docs per run."""
-        from nrr.cli import console, parse_month, settings_for
+        from nrr.cli_options import console, parse_month, settings_for
 
         settings = settings_for(data_dir=data_dir)
         month = parse_month(as_of) or _default_month(settings)
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
 
 def _outputs(settings, month: date, baseline, *, required: bool) -> list:
     """The warehouse report, or nothing (with a note) when no warehouse exists yet."""
-    from nrr.cli import err_console
+    from nrr.cli_options import err_console
 
     if not settings.warehouse_path.is_file() and not required:
         err_console.print(

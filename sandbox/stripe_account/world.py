@@ -52,6 +52,9 @@ class World:
     discounts: list[Discount] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     objects: dict[str, Any] = field(default_factory=dict)
+    # rates the simulation draws from, overridden by name (small accounts that exercise
+    # one billing case: `generate_account(..., emphasis={"pause": 0.3})`)
+    emphasis: dict[str, float] = field(default_factory=dict)
     emitted: int = 0  # events ever emitted: their order, even after old ones are pruned
 
     def add(self, record: Any, store: list[Any]) -> None:

@@ -179,7 +179,7 @@ class StripeApi:
     def _json(self, record: Any) -> bytes:
         cached = self._cache.get(record.id)
         if cached is None:
-            body = render.event(record) if isinstance(record, Event) else render.render(record)
+            body = self._event(record) if isinstance(record, Event) else render.render(record)
             inner = record.obj if isinstance(record, Event) else record
             if isinstance(inner, Price | Subscription | SubscriptionItem):
                 drop_includable(body, ())  # the only objects that embed prices
@@ -187,11 +187,15 @@ class StripeApi:
         return cached
 
     def _expanded(self, record: Any, paths: list[str]) -> bytes:
-        body = render.event(record) if isinstance(record, Event) else render.render(record)
+        body = self._event(record) if isinstance(record, Event) else render.render(record)
         for path in paths:
             body = expand(body, path, self._resolve)
         drop_includable(body, paths)
         return json.dumps(body, separators=(",", ":")).encode()
+
+    def _event(self, record: Event) -> dict[str, Any]:
+        """An event in the API version the account's events are created with."""
+        return render.event(record, self.account.events_api_version or render.API_VERSION)
 
     def _resolve(self, object_id: str) -> dict[str, Any] | None:
         record = self.account.get(object_id)

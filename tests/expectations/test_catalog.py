@@ -47,7 +47,7 @@ def test_suite_loads_into_gx_and_audits_render(name):
             assert render_audit(expectation.audit, expectation.meta.get("audit_args") or {})
 
 
-def test_unmergeable_expectations_are_refused(tmp_path, monkeypatch):
+def test_expectations_without_a_one_pass_form_are_refused(tmp_path, monkeypatch):
     from nrr.expectations import catalog
 
     (tmp_path / "bad.json").write_text(
@@ -57,7 +57,7 @@ def test_unmergeable_expectations_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(catalog, "SUITES_DIR", tmp_path)
     catalog._suite_json.cache_clear()
     try:
-        with pytest.raises(ValueError, match="cannot be merged across batches"):
+        with pytest.raises(ValueError, match="has no one-pass SQL form"):
             load_suite("bad", {})
     finally:
         catalog._suite_json.cache_clear()
