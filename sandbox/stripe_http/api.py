@@ -320,10 +320,7 @@ def drop_includable(node: Any, paths: list[str] | tuple[str, ...]) -> None:
     """Remove fields Stripe only includes on request: a price's `tiers` and
     `currency_options` (expand `tiers`, `currency_options`)."""
     asked = {
-        name
-        for name in INCLUDABLE
-        for path in paths
-        if path == name or path.endswith("." + name)
+        name for name in INCLUDABLE for path in paths if path == name or path.endswith("." + name)
     }
     if asked == set(INCLUDABLE):
         return
