@@ -23,7 +23,7 @@ from datetime import date
 
 from nrr.errors import NrrError
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 def account_key(settings: Settings) -> str:

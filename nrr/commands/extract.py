@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from rich.logging import RichHandler
         from rich.table import Table
 
-        from nrr.cli import console, err_console, settings_for
+        from nrr.cli_options import console, err_console, settings_for
         from nrr.stripe_source.extract import extract as run_extract
 
         settings = settings_for(data_dir=data_dir)
@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
             handler = RichHandler(console=err_console, show_path=False, level=logging.WARNING)
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
-        result = run_extract(settings, full=full, progress=console.is_terminal)
+        with lake_limit_when_orchestrated(settings):
+            result = run_extract(settings, full=full, progress=console.is_terminal)
 
         table = Table(title=None, show_edge=False, header_style="bold")
         table.add_column("dataset")
@@ -64,3 +65,16 @@ def register(app: typer.Typer) -> None:
             f"in {result.seconds:.1f}s -> {settings.lake_dir / 'stripe'}"
         )
         console.print(f"[dim]{result.reason}[/dim]")
+
+
+def lake_limit_when_orchestrated(settings):
+    """With a Prefect server configured (PREFECT_API_URL), `nrr extract` takes the account's
+    lake limit like the extract and close flows do; without one, Prefect is not imported."""
+    import contextlib
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        return contextlib.nullcontext()
+    from nrr.flows.limits import exclusive, lake_limit
+
+    return exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)

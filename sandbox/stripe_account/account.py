@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from sandbox.ledger_generator import write_ledger
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
-from sandbox.stripe_account.fx import reporting_rates
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import (
+from nrr.sandbox.ledger_generator import write_ledger
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
+from nrr.sandbox.stripe_account.fx import reporting_rates
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import (
     Coupon,
     CreditNote,
     Customer,
@@ -29,9 +29,9 @@ from sandbox.stripe_account.records import (
     SubscriptionItem,
     TaxRate,
 )
-from sandbox.stripe_account.simulation import CustomerSim
-from sandbox.stripe_account.truth import truth_tables
-from sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
+from nrr.sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.truth import truth_tables
+from nrr.sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
 
 
 class Account:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import Coupon, Price, Product, TaxRate
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import Coupon, Price, Product, TaxRate
 
 CURRENCY_FACTOR = {"usd": 1.0, "eur": 0.92, "gbp": 0.79, "cad": 1.36}
 # a longer commitment is cheaper per month

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account.records import (
     Coupon,
     CreditNote,
     Customer,

@@ -15,11 +15,11 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sandbox.stripe_account import billing
-from sandbox.stripe_account.catalog import REGIONS, price_amount
-from sandbox.stripe_account.clock import DAY, HOUR, months_per_period, period_bound
-from sandbox.stripe_account.people import Profile
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account import billing
+from nrr.sandbox.stripe_account.catalog import REGIONS, price_amount
+from nrr.sandbox.stripe_account.clock import DAY, HOUR, months_per_period, period_bound
+from nrr.sandbox.stripe_account.people import Profile
+from nrr.sandbox.stripe_account.records import (
     CreditNote,
     CreditNoteLine,
     Customer,
@@ -32,7 +32,7 @@ from sandbox.stripe_account.records import (
     TaxAmount,
     snapshot,
 )
-from sandbox.stripe_account.world import Segment, World
+from nrr.sandbox.stripe_account.world import Segment, World
 
 MONTH = 30.4375 * DAY
 # monthly probabilities by segment: SMB, Mid-Market, Enterprise

@@ -13,8 +13,8 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from sandbox.stripe_account.simulation import CustomerSim
-from sandbox.stripe_account.world import Segment
+from nrr.sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.world import Segment
 
 
 def truth_tables(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import (
     CreditNote,
     Customer,
     Discount,

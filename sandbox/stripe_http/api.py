@@ -15,9 +15,9 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account.records import (
     Customer,
     Event,
     Invoice,
@@ -25,9 +25,9 @@ from sandbox.stripe_account.records import (
     Subscription,
     SubscriptionItem,
 )
-from sandbox.stripe_http.errors import ApiError, bad_param, missing, unknown_param
-from sandbox.stripe_http.expand import expand
-from sandbox.stripe_http.listing import (
+from nrr.sandbox.stripe_http.errors import ApiError, bad_param, missing, unknown_param
+from nrr.sandbox.stripe_http.expand import expand
+from nrr.sandbox.stripe_http.listing import (
     INVOICE_STATUSES,
     RESOURCES,
     SUBSCRIPTION_STATUSES,

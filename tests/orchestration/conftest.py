@@ -23,9 +23,9 @@ import pytest
 from nrr.demo import month_shift
 from nrr.ephemeral import free_port, wait_healthy
 from nrr.errors import NrrError
-from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import serve
+from nrr.sandbox.slack_server import DEFAULT_TOKEN, SlackServer
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import serve
 
 BIN = Path(sys.executable).parent
 API_KEY = "sk_test_orchestration_secret"
@@ -68,14 +68,26 @@ class PrefectServer:
         return subprocess.run([str(BIN / "nrr"), *args], cwd=cwd, env=env, text=True,
                               capture_output=True, timeout=300)  # fmt: skip
 
-    def start_worker(self, pool: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
-        log = open(cwd / "worker.log", "w")  # noqa: SIM115  (closed with the process)
+    def start_worker(
+        self, pool: str, cwd: Path, env: dict[str, str], log_name: str = "worker.log"
+    ) -> subprocess.Popen:
+        log = open(cwd / log_name, "w")  # noqa: SIM115  (closed with the process)
         worker = subprocess.Popen(
             [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.children.append(worker)
         return worker
+
+    def wait_workers(self, pool: str, count: int, timeout: float = 120) -> None:
+        """Until `count` workers of `pool` have sent a heartbeat."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = self.api("POST", f"/work_pools/{pool}/workers/filter", json={}).json()
+            if sum(1 for w in workers if w.get("status") == "ONLINE") >= count:
+                return
+            time.sleep(1)
+        raise AssertionError(f"fewer than {count} workers online in {pool}")
 
     def flow_runs(self, **flow_run_filter) -> list[dict]:
         body = {"flow_runs": flow_run_filter, "sort": "EXPECTED_START_TIME_ASC", "limit": 200}

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from nrr.demo import month_shift
-from sandbox.slack_server import DEFAULT_TOKEN
+from nrr.sandbox.slack_server import DEFAULT_TOKEN
 from tests.orchestration.conftest import (
     API_KEY,
     CHANNEL,
@@ -62,6 +62,17 @@ def _scheduled(server: PrefectServer, deployment_id: str) -> list[datetime]:
     return [datetime.fromisoformat(r["expected_start_time"]) for r in runs]
 
 
+def _wait_scheduled(server: PrefectServer, *deployment_ids: str) -> list[list[datetime]]:
+    """At least 3 scheduled runs of each deployment, within two minutes."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = [_scheduled(server, deployment_id) for deployment_id in deployment_ids]
+        if all(len(found) >= 3 for found in runs):
+            return runs
+        time.sleep(1)
+    raise AssertionError(f"scheduled runs per deployment: {[len(r) for r in runs]}")
+
+
 def _next_monthly(now: datetime, day: int, hour: int, count: int) -> list[datetime]:
     out, year, month = [], now.year, now.month
     while len(out) < count:
@@ -89,9 +100,9 @@ def test_deploy_then_the_scheduler_creates_runs_at_the_configured_cron(prefect_s
         assert deployment["work_pool_name"] == POOL
         assert deployment["path"] is None and deployment["pull_steps"] == []
         assert deployment["entrypoint"] in {
-            "flows.monthly_close.monthly_close",
-            "flows.backfill.backfill",
-            "flows.extract.extract",
+            "nrr.flows.monthly_close.monthly_close",
+            "nrr.flows.backfill.backfill",
+            "nrr.flows.extract.extract",
         }
         assert deployment["job_variables"] == {"env": {"NRR_ENVIRONMENT": "local"}}
         assert API_KEY not in json.dumps(deployment) and DEFAULT_TOKEN not in json.dumps(deployment)
@@ -100,23 +111,25 @@ def test_deploy_then_the_scheduler_creates_runs_at_the_configured_cron(prefect_s
         (CLOSE_CRON, ZONE)
     ]
 
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        close_runs, extract_runs = (
-            _scheduled(server, close["id"]),
-            _scheduled(server, extract["id"]),
-        )
-        if len(close_runs) >= 3 and len(extract_runs) >= 3:
-            break
-        time.sleep(1)
-    else:
-        raise AssertionError(f"scheduler created {len(close_runs)} close / "
-                             f"{len(extract_runs)} extract runs")  # fmt: skip
-    print(f"\nscheduler: {len(close_runs)} close and {len(extract_runs)} extract runs "
+    close_runs, extract_runs = _wait_scheduled(server, close["id"], extract["id"])
+    print(f"\nafter deploy: {len(close_runs)} close and {len(extract_runs)} extract runs "
           f"{time.monotonic() - started:.1f}s after `nrr deploy` started")  # fmt: skip
     now = datetime.now(ZoneInfo(ZONE))
     assert close_runs[:3] == _next_monthly(now, 3, 7, 3)
     assert extract_runs[:3] == _next_daily(now, 5, 30, 3)
+
+    # the server schedules a deployment's first runs when it is created; the scheduler
+    # service keeps them coming: delete them and it must create them again (with
+    # SQLAlchemy 2.1 its loop fails every time and they never come back)
+    for run in server.flow_runs(deployment_id={"any_": [close["id"], extract["id"]]}):
+        server.api("DELETE", f"/flow_runs/{run['id']}")
+    started = time.monotonic()
+    recreated = _wait_scheduled(server, close["id"], extract["id"])
+    print(f"scheduler service: {len(recreated[0])} close and {len(recreated[1])} extract runs "
+          f"{time.monotonic() - started:.1f}s after they were deleted")  # fmt: skip
+    assert (recreated[0][:3], recreated[1][:3]) == (close_runs[:3], extract_runs[:3])
+    log = (server.home / "server.log").read_text()
+    assert "Can't evaluate bulk DML" not in log, log[-3000:]
 
     # run again: the same three deployments, updated in place, no duplicate runs
     again = server.nrr("deploy", "--work-pool", POOL, cwd=tmp_path, env=_deploy_env(server))
@@ -186,8 +199,11 @@ def test_a_worker_completes_a_triggered_close_with_a_relative_data_dir(
 
 
 def test_two_closes_and_an_extract_at_once(prefect_server, services, worker):
+    """Two workers (same data directory, as two machines sharing it would) and three runs."""
     server = prefect_server
     month = month_shift(services.closed, -1)
+    server.start_worker(POOL, worker, worker_env(server, services), log_name="worker-2.log")
+    server.wait_workers(POOL, 2)
     started = time.monotonic()
     runs = [
         _trigger(server, "monthly-close", {"month": f"{month:%Y-%m}"}),
@@ -252,3 +268,53 @@ def test_deploy_without_a_server_says_what_to_do(tmp_path):
                             timeout=120)  # fmt: skip
     assert result.returncode == 1
     assert "PREFECT_API_URL is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_crashed_close_alerts_once(prefect_server, services, worker, tmp_path):
+    """The run's process dies (os._exit, as under the OOM killer): the worker marks it
+    Crashed and runs the close's crash hook, which posts one alert."""
+    server, month = prefect_server, month_shift(services.closed, -2)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, threading\n"
+        "threading.Timer(float(os.environ['DIE_AFTER']), os._exit, [137]).start()\n"
+    )
+    run_id = _trigger(server, "monthly-close", {"month": f"{month:%Y-%m}"},
+                      PYTHONPATH=str(tmp_path), DIE_AFTER="20")  # fmt: skip
+    run = server.wait_final([run_id], timeout=600)[run_id]
+    assert run["state"]["type"] == "CRASHED", run["state"]
+
+    def alerts():
+        return [m for m in services.slack.messages(CHANNEL)
+                if ((m.metadata or {}).get("event_payload") or {}).get("idempotency_key")
+                == f"{month:%Y-%m}/failed/{run_id}"]  # fmt: skip
+
+    deadline = time.monotonic() + 60  # the worker runs the hook after the process ended
+    while not alerts() and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # and nothing more arrives
+    sent = alerts()
+    assert len(sent) == 1, sent
+    assert "crashed" in json.dumps(sent[0].blocks)
+
+
+def test_nrr_extract_waits_for_the_lake_held_by_another_run(prefect_server, services, tmp_path):
+    """With PREFECT_API_URL set, `nrr extract` takes the account's lake limit too: while a
+    run holds it, the command waits, then says what it waited for."""
+    from prefect.concurrency.sync import concurrency
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from nrr.flows.limits import exclusive, lake_limit
+    from nrr.settings import Settings
+
+    server = prefect_server
+    name = lake_limit(Settings(_env_file=None, stripe_api_key=API_KEY,
+                               stripe_api_base=services.stripe_url))  # fmt: skip
+    env = worker_env(server, services, NRR_LOCK_TIMEOUT="3", COLUMNS="300")
+    with temporary_settings({PREFECT_API_URL: server.url}):
+        with exclusive(name, "the Stripe lake", 60):  # creates the limit, holds its slot
+            result = server.nrr("extract", cwd=tmp_path, env=env)
+        with concurrency(name, timeout_seconds=30, strict=True):  # released again
+            pass
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"waited 3s for the Stripe lake (Prefect concurrency limit '{name}')" in result.stderr
+    assert not (tmp_path / "data" / "lake").exists()  # nothing written meanwhile

@@ -13,8 +13,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
 
 MONTHS = {"month": 1.0, "year": 12.0, "week": 12.0 / 52.0, "day": 12.0 / 365.0}
 

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.clock import months_per_period
-from sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account.clock import months_per_period
+from nrr.sandbox.stripe_generator import generate_account
 from tests.sandbox.reference_mrr import reference_mrr
 
 

@@ -13,8 +13,8 @@ from datetime import date
 
 import pytest
 
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_generator import generate_account
 from tests.stripe.truth_check import differences_from_truth
 
 

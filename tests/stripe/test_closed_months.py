@@ -8,9 +8,9 @@ from datetime import date
 import duckdb
 
 from nrr.compute import compute
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import stripe_settings
 
 

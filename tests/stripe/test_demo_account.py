@@ -9,9 +9,9 @@ from collections import Counter
 from datetime import date
 
 from nrr.demo import DEMO_SEED
-from sandbox.stripe_account import render
-from sandbox.stripe_account.records import Event
-from sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.records import Event
+from nrr.sandbox.stripe_generator import generate_account
 from tests.sandbox.stripe_definitions import object_errors
 from tests.stripe.truth_check import differences_from_truth
 

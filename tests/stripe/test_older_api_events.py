@@ -7,11 +7,11 @@ import json
 
 import pyarrow.parquet as pq
 
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.lake import dataset_path, stripe_root
 from nrr.stripe_source.ledger import ledger_from_lake
-from sandbox.stripe_account import render
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import small_account, stripe_settings
 
 

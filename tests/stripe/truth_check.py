@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 
 from nrr.compute import compute
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import stripe_settings
 
 
