@@ -93,6 +93,7 @@ CASES: dict[str, tuple[dict[str, float], Callable[[Account], bool]]] = {
 }
 
 
+@pytest.mark.slow  # seven small accounts extracted and computed
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_billing_case_gives_the_truth(tmp_path, case):
     emphasis, present = CASES[case]
