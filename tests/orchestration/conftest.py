@@ -176,16 +176,16 @@ def services(tmp_path_factory) -> Iterator[Services]:
 
 def worker_env(server: PrefectServer, services: Services, **extra: str) -> dict[str, str]:
     """What a worker's machine provides: secrets and the data location (relative here)."""
-    return server.env(
-        NRR_DATA_DIR="data",
-        NRR_FX_RATES=str(services.fx_rates),
-        STRIPE_API_KEY=API_KEY,
-        STRIPE_API_BASE=services.stripe_url,
-        NRR_STRIPE_MAX_RPS="500",
-        NRR_STRIPE_PROCESSES="false",
-        SLACK_BOT_TOKEN=DEFAULT_TOKEN,
-        SLACK_CHANNEL=CHANNEL,
-        SLACK_API_BASE=services.slack.api_base,
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        **extra,
-    )
+    values = {
+        "NRR_DATA_DIR": "data",
+        "NRR_FX_RATES": str(services.fx_rates),
+        "STRIPE_API_KEY": API_KEY,
+        "STRIPE_API_BASE": services.stripe_url,
+        "NRR_STRIPE_MAX_RPS": "500",
+        "NRR_STRIPE_PROCESSES": "false",
+        "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_BASE": services.slack.api_base,
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    return server.env(**{**values, **extra})
