@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint imports bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/nrr demo
 
-test: $(STAMP)
+test: $(STAMP) imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -26,6 +26,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The layers contract of pyproject.toml, checked on the package as installed (the folders
+# flows/, tasks/, ... become nrr.flows, nrr.tasks, ... only there).
+imports: $(STAMP)
+	@rm -rf build/importlint
+	$(BIN)/python -m pip install --quiet --no-deps --target build/importlint .
+	cd build && PYTHONPATH=importlint ../$(BIN)/lint-imports --no-cache ../pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_compute.py

@@ -86,7 +86,7 @@ def _to_euros(ledger: Path, share: float, workdir: Path) -> dict[str, str]:
 def measure(
     customers: int, months: int, workdir: Path, repeat: int, foreign_share: float = 0.0
 ) -> dict[str, object]:
-    from sandbox.ledger_generator import generate_ledger, write_ledger
+    from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
     first = date(2021, 1, 1)
     as_of_idx = first.year * 12 + first.month - 1 + months - 1

@@ -38,7 +38,7 @@ def start_server(
 ) -> tuple[subprocess.Popen, str]:
     limit = ["--rate-limit", str(ceiling)] if ceiling else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.stripe_server", "--customers", str(customers),
+        [sys.executable, "-m", "nrr.sandbox.stripe_server", "--customers", str(customers),
          "--months", str(months), "--seed", str(seed), "--port", "0", *limit],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -18,8 +18,8 @@ from datetime import date
 
 import stripe
 
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import serve
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import serve
 
 
 def _timed(action):

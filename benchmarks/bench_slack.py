@@ -44,11 +44,11 @@ def main() -> None:
     from nrr.compute import compute
     from nrr.reporting.charts import cohort_heatmap, trend_chart
     from nrr.reporting.html import write_html_report
+    from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
+    from nrr.sandbox.slack_server import DEFAULT_TOKEN, SlackServer
     from nrr.settings import Settings
     from nrr.slack.blocks import render_summary
     from nrr.slack.service import build_close_summary, notify_close
-    from sandbox.ledger_generator import generate_ledger, write_ledger
-    from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
 
     first = date(2022, 1, 1)
     index = first.year * 12 + args.months - 1

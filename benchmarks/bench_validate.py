@@ -8,7 +8,7 @@ number of invoice lines. Each measurement runs in a fresh subprocess, so its pea
 (max RSS) is its own.
 
     python benchmarks/bench_validate.py [--lines 10000000] [--customers 2000] [--months 36]
-                                        [--batch-rows 1000000 250000] [--keep DIR]
+                                        [--keep DIR]
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ REPLICATED = {
 
 def build_base(workdir: Path, customers: int, months: int, seed: int) -> tuple[Path, date]:
     """Generate an account and extract it from the local Stripe server; return (dir, as_of)."""
+    from nrr.sandbox.stripe_generator import generate_account
+    from nrr.sandbox.stripe_server import serve
     from nrr.settings import Settings
     from nrr.stripe_source.extract import extract
-    from sandbox.stripe_generator import generate_account
-    from sandbox.stripe_server import serve
 
     account = generate_account(customers, months, first_month=FIRST_MONTH, seed=seed)
     base = workdir / "base"
@@ -146,11 +146,10 @@ as_of = date.fromisoformat({as_of!r})
 """
 
 VALIDATE_INPUTS = """
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats
 previous = CloseStats.from_dict(json.loads({previous!r}))
-report = validate_inputs(settings, as_of=as_of, ledger_path=None, previous=previous,
-                         batch_rows={batch_rows})
+report = validate_inputs(settings, as_of=as_of, ledger_path=None, previous=previous)
 Path({out!r}).write_text(json.dumps(report.to_dict(), default=str))
 """
 
@@ -161,7 +160,7 @@ Path({out!r}).write_text(json.dumps({{"seconds": result.seconds, "rows": result.
 """
 
 VALIDATE_OUTPUTS = """
-from expectations.gates import validate_outputs
+from nrr.expectations.gates import validate_outputs
 from nrr.warehouse import read_warehouse
 con = read_warehouse(settings)
 report = validate_outputs(con, settings, as_of=as_of, previous=None)
@@ -184,7 +183,6 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--batch-rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--skip-compute", action="store_true")
     parser.add_argument("--keep", type=Path, help="work directory to keep (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="reuse the lake built in --keep")
@@ -215,11 +213,9 @@ def main() -> None:
     previous = json.dumps({"period": as_of.isoformat(), "row_counts": counts, "total_mrr": None})
 
     rows = []
-    for batch_rows in args.batch_rows:
-        wall, rss, report = run(VALIDATE_INPUTS, data, as_of, previous=previous,
-                                batch_rows=batch_rows)  # fmt: skip
-        rows.append((f"validate inputs (lake, batches of {batch_rows:,})", wall, rss, report))
-        print(_line(rows[-1]), flush=True)
+    wall, rss, report = run(VALIDATE_INPUTS, data, as_of, previous=previous)
+    rows.append(("validate inputs (lake)", wall, rss, report))
+    print(_line(rows[-1]), flush=True)
     if not args.skip_compute:
         wall, rss, result = run(COMPUTE, data, as_of)
         rows.append(("compute (ledger_from_lake + metrics)", wall, rss, result))

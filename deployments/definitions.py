@@ -1,9 +1,9 @@
 """The three deployments, defined once: scheduled monthly close, backfill on demand, daily
 extract. `nrr deploy --work-pool NAME` registers them for a worker; `python -m
-deployments.serve` runs them from one process. Both use these definitions.
+nrr.deployments.serve` runs them from one process. Both use these definitions.
 
 Schedules come from the typed settings (NRR_CLOSE_CRON / NRR_CLOSE_TIMEZONE, NRR_EXTRACT_CRON
-/ NRR_EXTRACT_TIMEZONE). Entrypoints are module paths (`flows.monthly_close.monthly_close`):
+/ NRR_EXTRACT_TIMEZONE). Entrypoints are module paths (`nrr.flows.monthly_close.monthly_close`):
 a worker, a runner or a Dask scheduler imports the installed package, whatever its working
 directory; no path of the deploying machine is recorded.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.backfill import backfill
-from flows.extract import extract
-from flows.monthly_close import monthly_close
+from nrr.flows.backfill import backfill
+from nrr.flows.extract import extract
+from nrr.flows.monthly_close import monthly_close
 from nrr.settings import Settings
 
 CLOSE_DEPLOYMENT = "monthly-close"

@@ -1,4 +1,4 @@
-"""Serve the deployments from this process: `python -m deployments.serve [--data-dir DIR]`.
+"""Serve the deployments from this process: `python -m nrr.deployments.serve [--data-dir DIR]`.
 
 Uses the same definitions as `nrr deploy` (deployments/definitions.py); for a work pool and
 a worker, use `nrr deploy --work-pool NAME` instead (the two register the same names: use
@@ -12,7 +12,7 @@ import argparse
 
 from prefect import serve
 
-from deployments.definitions import build_deployments
+from nrr.deployments.definitions import build_deployments
 from nrr.settings import load_settings
 
 

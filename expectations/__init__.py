@@ -4,9 +4,9 @@ Importing this package is cheap: Great Expectations itself is imported only when
 runs, so `nrr compute` never pays for it.
 """
 
-from expectations.gates import validate_inputs, validate_outputs
-from expectations.history import latest_close_stats
-from expectations.report import CloseStats, ExpectationOutcome, Severity, ValidationReport
+from nrr.expectations.gates import validate_inputs, validate_outputs
+from nrr.expectations.history import latest_close_stats
+from nrr.expectations.report import CloseStats, ExpectationOutcome, Severity, ValidationReport
 
 __all__ = [
     "CloseStats",

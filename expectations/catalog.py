@@ -21,12 +21,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from expectations.report import Severity
+from nrr.expectations.report import Severity
 
 SUITES_DIR = Path(__file__).parent / "suites"
 AUDITS_DIR = Path(__file__).parent / "audits"
 
-# Expectations whose results can be merged exactly across batches (see merge.py). Anything
+# Expectations whose figures DuckDB computes in one pass (see duckdb_metrics.py). Anything
 # that needs the whole table at once belongs in a SQL audit instead.
 MAP_EXPECTATIONS = frozenset(
     {
@@ -116,7 +116,7 @@ def _suite_json(name: str) -> dict[str, Any]:
         kind = expectation["type"]
         if kind not in SUPPORTED_EXPECTATIONS:
             raise ValueError(
-                f"suite {name}: {kind} cannot be merged across batches; "
+                f"suite {name}: {kind} has no one-pass SQL form; "
                 "use a supported expectation or a SQL audit"
             )
         if not expectation.get("description"):
@@ -164,7 +164,7 @@ def _audit_template(name: str):
     a rule such as "to the cent" has one home, shared by the engine and the audits."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from metrics.engine import MODELS_DIR
+    from nrr.metrics.engine import MODELS_DIR
 
     env = Environment(
         loader=FileSystemLoader([AUDITS_DIR, MODELS_DIR]),

@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from expectations.report import ExpectationOutcome, Severity, ValidationReport, _short
+from nrr.expectations.report import ExpectationOutcome, Severity, ValidationReport, _short
 
 STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 

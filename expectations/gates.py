@@ -7,7 +7,9 @@ DATA_DIR/validation/<run_id>/. No Prefect here: the flows call these functions.
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from expectations.catalog import load_suite
-from expectations.dataset import Dataset
-from expectations.report import CloseStats, ExpectationOutcome, ValidationReport
 from nrr.currencies import ISO_4217_CODES
+from nrr.expectations.catalog import load_suite
+from nrr.expectations.dataset import Dataset
+from nrr.expectations.report import CloseStats, ExpectationOutcome, ValidationReport
 from nrr.relations import persistent_relations
 from nrr.settings import Settings
 
@@ -75,6 +77,19 @@ class CloseWindow:
         )
 
 
+def import_gx_in_background() -> threading.Thread:
+    """Start importing Great Expectations on a thread and return it.
+
+    GX's imports (scipy, altair, marshmallow, ...) take seconds; a close starting Prefect's
+    ephemeral API meanwhile mostly waits for that server, so the gates find GX loaded.
+    """
+    thread = threading.Thread(
+        target=importlib.import_module, args=("nrr.expectations.gx_runner",), daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def validate_inputs(
     settings: Settings,
     *,
@@ -82,7 +97,6 @@ def validate_inputs(
     ledger_path: Path | None,
     previous: CloseStats | None,
     now: datetime | None = None,
-    batch_rows: int | None = None,
 ) -> ValidationReport:
     """Validate the close's inputs: the ledger file, or the raw Stripe lake, and FX rates.
 
@@ -99,19 +113,19 @@ def validate_inputs(
     con.execute("set temp_directory = ?", [str(spill)])
     try:
         if ledger_path is not None:
-            from expectations.ledger_input import stage_ledger
+            from nrr.expectations.ledger_input import stage_ledger
 
             datasets = [stage_ledger(con, Path(ledger_path), settings.reporting_currency)]
             modified = datetime.fromtimestamp(Path(ledger_path).stat().st_mtime, UTC)
             extra = {"ledger_modified_at": _naive_utc(modified)}
         else:
-            from expectations.lake_input import stage_lake
+            from nrr.expectations.lake_input import stage_lake
 
             datasets = stage_lake(con, settings)
             extra = {}
         load_fx_rates(con, settings.fx_rates_path, settings.inline_fx_rates, table="raw_fx_rates")
         _write_parameters(con, settings, window, extra)
-        return _run("inputs", settings, window, con, datasets, previous, batch_rows=batch_rows)
+        return _run("inputs", settings, window, con, datasets, previous)
     finally:
         con.close()
 
@@ -123,7 +137,6 @@ def validate_outputs(
     as_of: date,
     previous: CloseStats | None,
     now: datetime | None = None,
-    batch_rows: int | None = None,
 ) -> ValidationReport:
     """Validate the derived tables in the warehouse `con` (read-only is fine) for `as_of`."""
     from nrr.errors import NrrError
@@ -146,16 +159,14 @@ def validate_outputs(
         """
     )
     _create_twin(con, settings, window.as_of)
-    return _run(
-        "outputs", settings, window, con, list(OUTPUT_DATASETS), previous, batch_rows=batch_rows
-    )
+    return _run("outputs", settings, window, con, list(OUTPUT_DATASETS), previous)
 
 
 def _create_twin(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
     """The plain SQL twin of the engine for the configured definitions, as temporary views:
     the `*__match*_twin` audits compare every window and cohort figure with it."""
-    from metrics.twin import create_twin
     from nrr.compute import engine_params
+    from nrr.metrics.twin import create_twin
 
     create_twin(con, engine_params(settings, as_of))
 
@@ -168,15 +179,13 @@ def _run(
     con: duckdb.DuckDBPyConnection,
     datasets: Iterable[Dataset],
     previous: CloseStats | None,
-    *,
-    batch_rows: int | None,
 ) -> ValidationReport:
-    from expectations.gx_runner import DEFAULT_BATCH_ROWS, GxSession
+    from nrr.expectations.gx_runner import GxSession
 
     started = time.perf_counter()
     run_id = f"{window.as_of:%Y-%m}-{phase}-{window.now:%Y%m%dT%H%M%S%f}"
     run_dir = Path(settings.data_dir) / VALIDATION_DIR / run_id
-    session = GxSession(run_dir / "data_docs", run_id, batch_rows or DEFAULT_BATCH_ROWS)
+    session = GxSession(run_dir / "data_docs", run_id)
     results: list[ExpectationOutcome] = []
     notes: list[str] = []
     row_counts: dict[str, int] = {}

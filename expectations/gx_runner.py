@@ -1,12 +1,15 @@
-"""Run suites with Great Expectations 1.x over DuckDB relations, batch by batch, and build
-Data Docs for the run.
+"""Run suites with Great Expectations 1.x over DuckDB relations, and build Data Docs.
 
-Why batches of pandas rather than GX's SQL data source: GX 1.24's SQL data source over
-DuckDB (duckdb_engine) fails every expectation unless patched, while its pandas data source
-is solid. DuckDB streams each relation as Arrow record batches (only the columns the suite
-uses), GX validates each batch, and merge.py adds the batch results up exactly. Whole-table
-rules run as SQL audits in DuckDB; GX then validates their offending rows (there must be
-none), so every check appears in GX's results and Data Docs.
+DuckDB computes the figures every expectation is judged on where the data already is: one
+aggregate pass per dataset for all its column and table checks (duckdb_metrics), and the SQL
+audits for whole-table rules (their offending rows are counted, a few kept as examples). GX's
+own expectation classes then judge those figures (`Expectation._validate`, the step its
+validator runs after computing metrics), so success, `mostly` and the result format are GX's;
+the suites, the results store and Data Docs are GX's too. No batch goes through pandas: on
+20 million customer-months that cost more than computing the metrics.
+
+Why not GX's SQL data source: GX 1.24's SQL data source over DuckDB (duckdb_engine) fails
+every expectation unless patched, and it runs one query per metric where one pass will do.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from expectations.catalog import ExpectationSpec, SuiteSpec
-from expectations.dataset import Dataset
-from expectations.merge import exception_message, merge_results
-from expectations.report import ExpectationOutcome, _jsonable
-from nrr.errors import first_line
+from nrr.errors import NrrError, first_line
+from nrr.expectations.catalog import ExpectationSpec, SuiteSpec
+from nrr.expectations.dataset import Dataset
+from nrr.expectations.duckdb_metrics import Measured, measure
+from nrr.expectations.report import ExpectationOutcome, _jsonable
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # never phone home
 
@@ -44,22 +46,13 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
-from great_expectations.execution_engine import pandas_execution_engine
 
-DEFAULT_BATCH_ROWS = 1_000_000
 EXAMPLES = 5
-# pandas timestamps (nanoseconds) end in 2262; dates beyond are shown at the limit so that a
-# typo such as 9999-12-31 still fails the date checks instead of crashing the conversion.
-PANDAS_MIN = "1678-01-02"
-PANDAS_MAX = "2262-04-10"
+AUDIT_BATCH_ROWS = 100_000  # an audit's offending rows are counted batch by batch
+NO_EXCEPTION = {"raised_exception": False, "exception_message": None, "exception_traceback": None}
 
 for _name in ("great_expectations", "great_expectations.core"):
     logging.getLogger(_name).setLevel(logging.ERROR)
-
-# GX fingerprints every pandas batch under 1 GB (an MD5 of pd.util.hash_pandas_object) as a
-# batch marker for its metadata. We never use it, and it cost a third of the run time on
-# million-row batches; a threshold of 0 turns it off without touching validation itself.
-pandas_execution_engine.HASH_THRESHOLD = 0
 
 
 @dataclass
@@ -77,9 +70,7 @@ class GxSession:
 
     docs_dir: Path
     run_name: str
-    batch_rows: int = DEFAULT_BATCH_ROWS
     _context: Any = field(init=False, repr=False)
-    _datasource: Any = field(init=False, repr=False)
     _run_id: Any = field(init=False, repr=False)
     _keys: list[Any] = field(default_factory=list, init=False, repr=False)
 
@@ -101,17 +92,15 @@ class GxSession:
             },
         )
         self._context = gx.get_context(mode="ephemeral", project_config=config)
-        self._datasource = self._context.data_sources.add_pandas("duckdb_batches")
         self._run_id = RunIdentifier(run_name=self.run_name, run_time=dt.datetime.now(dt.UTC))
 
     # --- running ---------------------------------------------------------------------
     def validate(
         self, con: duckdb.DuckDBPyConnection, dataset: Dataset, suite: SuiteSpec
     ) -> DatasetRun:
-        """Validate `dataset` with `suite`: direct expectations per batch, then the audits."""
-        asset = self._datasource.add_dataframe_asset(dataset.name)
-        batch_definition = asset.add_batch_definition_whole_dataframe("batches")
-        available = _columns(con, dataset.relation)
+        """Validate `dataset` with `suite`: column and table checks from one DuckDB pass,
+        then the audits; GX judges every figure and records the results."""
+        available = _columns(con, dataset)
         gx_results: dict[int, Any] = {}
         outcomes: dict[int, ExpectationOutcome] = {}
         examples: dict[int, list[dict[str, Any]]] = {}
@@ -130,33 +119,25 @@ class GxSession:
                 )
             else:
                 runnable.append((i, spec))
-        rows = 0
         index_columns = [c for c in dataset.index_columns if c in available]
-        columns = _needed_columns([s for _, s in runnable], index_columns, available)
-        reader = _stream(
-            con, f"select {_select_list(columns)} from {dataset.relation}", self.batch_rows, dataset
-        )
-        parts: dict[int, list[Any]] = {i: [] for i, _ in runnable}
-        for frame in _frames(reader, dataset):
-            rows += len(frame)
-            if runnable:
-                result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-                    gx.ExpectationSuite(
-                        name=suite.name,
-                        expectations=[_gx_config(s) for _, s in runnable],
-                    ),
-                    result_format=_result_format(index_columns),
-                )
-                for (i, _), part in zip(runnable, _in_order(result, runnable), strict=True):
-                    parts[i].append(part)
-        for i, spec in runnable:
-            gx_results[i] = merge_results(spec.type, spec.kwargs, parts[i], EXAMPLES)
+        finish_pending(con)
+        try:
+            rows, measured = measure(
+                con, dataset.relation, [s for _, s in runnable], available, index_columns, EXAMPLES
+            )
+        except duckdb.Error as exc:
+            raise NrrError(
+                f"cannot read {dataset.name} ({dataset.source or dataset.relation}): "
+                f"{first_line(exc)}"
+            ) from exc
+        for (i, spec), found in zip(runnable, measured, strict=True):
+            gx_results[i] = _judge(spec, _metrics(spec, found, rows, available), index_columns)
 
         for i, spec in enumerate(suite.expectations):
             if spec.audit is None:
                 continue
             try:
-                gx_results[i], examples[i] = self._run_audit(con, batch_definition, spec)
+                gx_results[i], examples[i] = self._run_audit(con, spec)
             except duckdb.Error as exc:
                 outcomes[i] = _outcome(
                     suite,
@@ -174,24 +155,20 @@ class GxSession:
         merged = self._store(dataset, suite, [gx_results[i] for i in sorted(gx_results)])
         return DatasetRun(outcomes=ordered, rows=rows, result=merged)
 
-    def _run_audit(self, con, batch_definition, spec: ExpectationSpec):
-        """Stream the audit's offending rows through GX (row count must be 0)."""
+    def _run_audit(self, con, spec: ExpectationSpec):
+        """Count the audit's offending rows in DuckDB (GX judges: there must be none)."""
         finish_pending(con)
-        reader = con.sql(spec.audit_sql).to_arrow_reader(self.batch_rows)
-        suite = gx.ExpectationSuite(name=f"audit.{spec.audit}", expectations=[_gx_config(spec)])
+        reader = con.sql(spec.audit_sql).fetch_arrow_reader(AUDIT_BATCH_ROWS)
         examples: list[dict[str, Any]] = []
-        parts = []
-        for frame, batch in _frames_with_arrow(reader):
+        count = 0
+        for batch in reader:
             if len(examples) < EXAMPLES and batch.num_rows:
                 examples.extend(batch.slice(0, EXAMPLES - len(examples)).to_pylist())
-            result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-                suite, result_format={"result_format": "SUMMARY"}
-            )
-            parts.append(result.results[0])
-        merged = merge_results(spec.type, spec.kwargs, parts, EXAMPLES)
+            count += batch.num_rows
+        result = _judge(spec, {"table.row_count": count}, [])
         if examples:
-            merged.expectation_config.notes = _examples_markdown(examples)
-        return merged, examples
+            result.expectation_config.notes = _examples_markdown(examples)
+        return result, examples
 
     def _store(self, dataset: Dataset, suite: SuiteSpec, results: list[Any]) -> Any:
         """Record the suite and the dataset's merged result in the run's stores (Data Docs
@@ -226,7 +203,7 @@ class GxSession:
                 },
                 "batch_markers": {},
                 "active_batch_definition": {
-                    "datasource_name": "duckdb_batches",
+                    "datasource_name": "duckdb",
                     "data_connector_name": "fluent",
                     "data_asset_name": dataset.name,
                     "batch_identifiers": {},
@@ -292,110 +269,77 @@ def _result_format(index_columns: list[str]) -> dict[str, Any]:
     return fmt
 
 
-def _in_order(result: Any, runnable: list[tuple[int, ExpectationSpec]]) -> list[Any]:
-    """GX may reorder results; match them back to the suite's expectations by position."""
-    by_key: dict[str, list[Any]] = {}
-    for item in result.results:
-        by_key.setdefault(_config_key(item.expectation_config), []).append(item)
-    ordered = []
-    for _, spec in runnable:
-        ordered.append(by_key[_config_key(_gx_config(spec).configuration)].pop(0))
-    return ordered
+def _metrics(
+    spec: ExpectationSpec, found: Measured, rows: int, available: dict[str, str]
+) -> dict[str, Any]:
+    """DuckDB's figures under the metric names the GX expectation reads."""
+    if spec.type == "expect_column_to_exist":
+        return {"table.columns": list(available)}
+    if spec.type.startswith("expect_table_row_count"):
+        return {"table.row_count": rows}
+    if (
+        spec.type.startswith("expect_column_")
+        and spec.type.endswith("_to_be_between")
+        and (spec.type.split("_")[2] in ("max", "min", "sum"))
+    ):
+        return {f"column.{spec.type.split('_')[2]}": found.value}
+    name = _gx_config(spec).map_metric
+    metrics = {
+        "table.row_count": rows,
+        f"{name}.unexpected_count": found.unexpected,
+        f"{name}.unexpected_values": found.values,
+        f"{name}.unexpected_index_list": found.rows,
+    }
+    if found.missing is not None:
+        metrics["column_values.nonnull.unexpected_count"] = found.missing
+    if found.considered is not None:
+        metrics[f"{name}.filtered_row_count"] = found.considered
+    return metrics
 
 
-def _config_key(config: Any) -> str:
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
-    return f"{config.type}|{config.description}|{sorted(kwargs.items(), key=lambda kv: kv[0])!r}"
+def _judge(spec: ExpectationSpec, metrics: dict[str, Any], index_columns: list[str]) -> Any:
+    """GX's expectation decides on DuckDB's figures (an error is kept as GX keeps it)."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationValidationResult,
+    )
+
+    expectation = _gx_config(spec)
+    try:
+        raw = expectation._validate(
+            metrics=metrics, runtime_configuration={"result_format": _result_format(index_columns)}
+        )
+        result = expectation._build_evr(raw_response=raw)
+        result.exception_info = dict(NO_EXCEPTION)
+    except Exception as exc:  # GX raised while judging: an error outcome, not a crash
+        result = ExpectationValidationResult(
+            success=False,
+            expectation_config=expectation.configuration,
+            exception_info={**NO_EXCEPTION, "raised_exception": True,
+                            "exception_message": f"{type(exc).__name__}: {exc}"},
+        )  # fmt: skip
+    return result
 
 
 def finish_pending(con: duckdb.DuckDBPyConnection) -> None:
     """DuckDB 2 refuses new work while an earlier `execute` result is unread (a caller's
-    `fetchone()` leaves one); finish it before streaming."""
+    `fetchone()` leaves one); finish it before the next query."""
     complete = getattr(con, "complete", None)
     if complete is not None:
         complete()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
-    finish_pending(con)
-    relation_ = con.sql(f"select * from {relation}")
-    return {
-        name: str(kind).upper()
-        for name, kind in zip(relation_.columns, relation_.types, strict=True)
-    }
-
-
-def _needed_columns(
-    specs: list[ExpectationSpec], index_columns: list[str], available: dict[str, str]
-) -> dict[str, str]:
-    wanted = [*index_columns, *(c for s in specs for c in s.columns)]
-    names = list(dict.fromkeys(wanted)) or list(available)[:1]
-    return {name: available[name] for name in names}
-
-
-def _select_list(columns: dict[str, str]) -> str:
-    """Columns converted to types pandas/GX handle vectorised (ns timestamps, floats)."""
-    parts = []
-    for name, kind in columns.items():
-        q = '"' + name.replace('"', '""') + '"'
-        if kind.startswith("TIMESTAMP WITH TIME ZONE") or kind == "TIMESTAMPTZ":
-            expr = _clamp(f"timezone('UTC', {q})", "timestamp")
-        elif kind.startswith("TIMESTAMP"):
-            expr = _clamp(f"cast({q} as timestamp)", "timestamp")
-        elif kind == "DATE":
-            expr = _clamp(q, "date")
-        elif kind.startswith("DECIMAL") or kind in ("HUGEINT", "UBIGINT", "UHUGEINT"):
-            expr = f"cast({q} as double)"
-        else:
-            expr = q
-        parts.append(f"{expr} as {q}")
-    return ", ".join(parts)
-
-
-def _clamp(expr: str, kind: str) -> str:
-    low, high = f"{kind} '{PANDAS_MIN}'", f"{kind} '{PANDAS_MAX}'"
-    return f"case when {expr} > {high} then {high} when {expr} < {low} then {low} else {expr} end"
-
-
-def _stream(con, sql: str, batch_rows: int, dataset: Dataset) -> pa.RecordBatchReader:
-    from nrr.errors import NrrError
-
+def _columns(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> dict[str, str]:
     finish_pending(con)
     try:
-        return con.sql(sql).to_arrow_reader(batch_rows)
+        relation_ = con.sql(f"select * from {dataset.relation}")
     except duckdb.Error as exc:
         raise NrrError(
             f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {first_line(exc)}"
         ) from exc
-
-
-def _frames(reader: pa.RecordBatchReader, dataset: Dataset):
-    from nrr.errors import NrrError
-
-    try:
-        for frame, _ in _frames_with_arrow(reader):
-            yield frame
-    except (duckdb.Error, pa.ArrowException) as exc:
-        raise NrrError(
-            f"cannot read {dataset.name} ({dataset.source or dataset.relation}): {first_line(exc)}"
-        ) from exc
-
-
-def _frames_with_arrow(reader: pa.RecordBatchReader):
-    """pandas frames of the reader's batches; one empty frame for an empty relation."""
-    seen = False
-    for batch in reader:
-        if batch.num_rows == 0 and seen:
-            continue
-        seen = True
-        yield _to_pandas(batch), batch
-    if not seen:
-        empty = reader.schema.empty_table()
-        yield _to_pandas(empty), empty
-
-
-def _to_pandas(data: pa.RecordBatch | pa.Table):
-    return data.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
+    return {
+        name: str(kind).upper()
+        for name, kind in zip(relation_.columns, relation_.types, strict=True)
+    }
 
 
 def _outcome(
@@ -443,6 +387,17 @@ def _outcome_from_result(
         column = outcome.column or "value"
         outcome.examples = [{column: _jsonable(v)} for v in data["partial_unexpected_list"]]
     return outcome
+
+
+def exception_message(result: Any) -> str | None:
+    """The error GX caught while evaluating the expectation, if any."""
+    info = result.exception_info or {}
+    if "raised_exception" in info:
+        return info.get("exception_message") if info.get("raised_exception") else None
+    for value in info.values():  # keyed by metric id when a metric failed
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return value.get("exception_message")
+    return None
 
 
 def _examples_markdown(rows: list[dict[str, Any]]) -> str:

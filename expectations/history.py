@@ -10,7 +10,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from expectations.report import CloseStats
+from nrr.expectations.report import CloseStats
 
 SUMMARY_FILE = "summary.json"
 

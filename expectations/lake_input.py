@@ -16,8 +16,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.dataset import Dataset
 from nrr.errors import NrrError
+from nrr.expectations.dataset import Dataset
 from nrr.settings import Settings
 
 # dataset -> columns that identify an offending row in examples

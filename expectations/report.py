@@ -29,7 +29,7 @@ class Severity(StrEnum):
 
 @dataclass
 class ExpectationOutcome:
-    """One expectation's result over a whole dataset (all batches merged)."""
+    """One expectation's result over a whole dataset."""
 
     suite: str
     dataset: str

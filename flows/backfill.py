@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import (
+from nrr.flows.common import (
     current_run_id,
     flow_settings,
     months_between,
@@ -22,20 +22,20 @@ from flows.common import (
     refuse_unfinished,
     step,
 )
-from flows.limits import exclusive, lake_limit, publish_limit
+from nrr.flows.limits import exclusive, lake_limit, publish_limit
 from nrr.settings import Settings
 from nrr.snapshots.fingerprint import code_version
 from nrr.snapshots.store import published_fingerprints
-from tasks.common import StepFailed, logger
-from tasks.compute import (
+from nrr.tasks.common import StepFailed, logger
+from nrr.tasks.compute import (
     compute_backfill_months,
     fingerprint_months,
     prune_run_outputs,
     stage_ledger,
 )
-from tasks.notify import build_report, notify_close
-from tasks.snapshot import publish_snapshot
-from tasks.validate import validate_inputs
+from nrr.tasks.notify import build_report, notify_close
+from nrr.tasks.snapshot import publish_snapshot
+from nrr.tasks.validate import validate_inputs
 
 
 def task_runner_for(settings: Settings):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from nrr.errors import NrrError
 from nrr.settings import Settings, load_settings
-from tasks.common import StepFailed
+from nrr.tasks.common import StepFailed
 
 T = TypeVar("T")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.common import flow_settings, step
-from flows.limits import exclusive, lake_limit
-from flows.names import extract_run_name
-from tasks.extract import extract_with_retries
+from nrr.flows.common import flow_settings, step
+from nrr.flows.limits import exclusive, lake_limit
+from nrr.flows.names import extract_run_name
+from nrr.tasks.extract import extract_with_retries
 
 
 @flow(name="extract", flow_run_name=extract_run_name)

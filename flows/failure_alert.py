@@ -61,7 +61,7 @@ def alert_close_failed(flow, flow_run, state) -> None:
 def _alert(flow_run, state) -> None:
     from zoneinfo import ZoneInfo
 
-    from flows.common import flow_settings, month_that_just_ended, parse_month
+    from nrr.flows.common import flow_settings, month_that_just_ended, parse_month
     from nrr.slack.service import notify_failed
 
     parameters = flow_run.parameters or {}

@@ -23,7 +23,7 @@ from datetime import date
 
 from nrr.errors import NrrError
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 # the server frees a slot whose holder stopped renewing its lease (a crashed run) after this
 # long; a live holder renews it every 3/4 of it, and a failed renewal does not stop its work

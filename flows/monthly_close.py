@@ -7,7 +7,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.common import (
+from nrr.compute import discard_staged_marts
+from nrr.flows.common import (
     current_run_id,
     flow_settings,
     parse_month,
@@ -15,23 +16,23 @@ from flows.common import (
     refuse_unfinished,
     step,
 )
-from flows.failure_alert import alert_close_failed, mark_alerted
-from flows.limits import exclusive, lake_limit, publish_limit
-from flows.names import close_run_name, default_close_month
+from nrr.flows.failure_alert import alert_close_failed, mark_alerted
+from nrr.flows.limits import exclusive, lake_limit, publish_limit
+from nrr.flows.names import close_run_name, default_close_month
+from nrr.followups import mark_done
 from nrr.locking import warehouse_lock
-from nrr.snapshots.followups import mark_done
-from tasks.common import StepFailed, logger
-from tasks.compute import compute_close, load_warehouse, prune_run_outputs
-from tasks.extract import extract_with_retries
-from tasks.notify import (
+from nrr.tasks.common import StepFailed, logger
+from nrr.tasks.compute import compute_close, load_warehouse, prune_run_outputs
+from nrr.tasks.extract import extract_with_retries
+from nrr.tasks.notify import (
     build_report,
     notify_blocked,
     notify_close,
     notify_implausible,
     publish_artifacts,
 )
-from tasks.snapshot import publish_snapshot
-from tasks.validate import validate_inputs, validate_outputs
+from nrr.tasks.snapshot import publish_snapshot
+from nrr.tasks.validate import validate_inputs, validate_outputs
 
 
 @flow(
@@ -79,19 +80,21 @@ def monthly_close(
             _block(settings, period, inputs, notify, "validate-inputs")
         staged = step("compute", compute_close, settings, period, ledger_path, run_dir,
                       {"row_counts": inputs.stats().row_counts})  # fmt: skip
-    outputs = step("validate-outputs", validate_outputs, settings, period,
-                   run_dir / "marts", previous)  # fmt: skip
-    if outputs.blocking:
-        _block(settings, period, outputs, notify, "validate-outputs")
-    _check_plausible(settings, staged, notify, confirm_implausible)
+    try:  # the computed marts wait in memory for the output gate, then the load
+        outputs = step("validate-outputs", validate_outputs, settings, period, run_dir, previous)
+        if outputs.blocking:
+            _block(settings, period, outputs, notify, "validate-outputs")
+        _check_plausible(settings, staged, notify, confirm_implausible)
 
-    # one writer at a time: a second close of the same month waits, then finds it unchanged
-    publishing = exclusive(publish_limit(period), f"publishing {period:%Y-%m}",
-                           settings.lock_timeout_seconds)  # fmt: skip
-    with publishing, warehouse_lock(settings):
-        step("load-warehouse", load_warehouse, settings, run_dir / "marts")
-        published = step("publish", publish_snapshot, settings, staged.directory, run_id,
-                         confirm_implausible, notify)  # fmt: skip
+        # one writer at a time: a second close of the same month waits, then finds it unchanged
+        publishing = exclusive(publish_limit(period), f"publishing {period:%Y-%m}",
+                               settings.lock_timeout_seconds)  # fmt: skip
+        with publishing, warehouse_lock(settings):
+            step("load-warehouse", load_warehouse, settings, run_dir)
+            published = step("publish", publish_snapshot, settings, staged.directory, run_id,
+                             confirm_implausible, notify)  # fmt: skip
+    finally:
+        discard_staged_marts(run_dir)
 
     warnings = [o.headline() for o in (*inputs.warnings, *outputs.warnings)]
     summary = step("report", build_report, settings, published, warnings)
@@ -123,7 +126,7 @@ def _lake(settings, ledger_path: Path | None):
 
 def _complete_earlier_runs(settings) -> None:
     """Reports and messages of versions an earlier run published but died before sending."""
-    from nrr.snapshots.followups import complete_pending
+    from nrr.followups import complete_pending
 
     for done in step("complete-earlier-runs", complete_pending, settings):
         logger().warning(
@@ -165,7 +168,7 @@ def _block(settings, period, report, notify: bool, step_name: str) -> None:
 
 def _first_example(outcome) -> str:
     """' (first: row 3: mrr=-5.0, customer_id=b)': where to look, in plain numbers."""
-    from expectations.report import example_text
+    from nrr.expectations.report import example_text
 
     if not outcome.examples or not isinstance(outcome.examples[0], dict):
         return ""

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 def default_close_month(timezone: str) -> date:
     """The month that had just ended when the run was scheduled (or now, outside a scheduled
     run): a close that starts late still closes the month it was scheduled for."""
-    from flows.common import month_that_just_ended
+    from nrr.flows.common import month_that_just_ended
 
     return month_that_just_ended(timezone, _scheduled_start(timezone))
 
@@ -38,7 +38,7 @@ def _scheduled_start(timezone: str) -> datetime | None:
 def close_run_name() -> str:
     from prefect.runtime import flow_run
 
-    from flows.common import parse_month
+    from nrr.flows.common import parse_month
 
     try:
         month = parse_month(flow_run.parameters.get("month"))

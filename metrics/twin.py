@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import duckdb
 
-from metrics.engine import (
+from nrr.errors import NrrError
+from nrr.metrics.engine import (
     EngineParams,
     ledger_attributes,
     literal,
     quote,
     resolve_dimensions,
 )
-from metrics.engine import _template as model_template
-from nrr.errors import NrrError
+from nrr.metrics.engine import _template as model_template
 from nrr.relations import persistent_relations
 
 # In dependency order; each is a temporary view named after its file.
 TWIN_MODELS = (
     "twin_months",
     "twin_customer_mrr",
-    "twin_customer_segments",
     "twin_window_members",
     "twin_retention_windows",
     "twin_cohort_members",

@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,7 +84,7 @@ def test_env(tree: Path) -> dict[str, str]:
 
 
 def check_imports_from(tree: Path) -> None:
-    probe = "import metrics.engine, nrr; print(metrics.engine.__file__, nrr.__file__)"
+    probe = "import nrr.metrics.engine, nrr; print(nrr.metrics.engine.__file__, nrr.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tree,
@@ -288,6 +289,8 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     parser.add_argument("--keep", action="store_true", help="keep the copies for inspection")
     args = parser.parse_args()
+    # a stopped run (SIGTERM) still removes its copies
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     config = tomllib.loads(CONFIG.read_text())
     work = Path(tempfile.mkdtemp(prefix="nrr-mutation-"))
     try:

@@ -72,9 +72,9 @@ def run_demo(
     console: Console | None = None,
 ) -> DemoResult:
     """Generate, serve, extract, backfill and close; return what was produced."""
-    from sandbox.stripe_generator import generate_account
-    from sandbox.stripe_server import serve
-    from tasks.common import StepFailed
+    from nrr.sandbox.stripe_generator import generate_account
+    from nrr.sandbox.stripe_server import serve
+    from nrr.tasks.common import StepFailed
 
     console = console or Console()
     today = today or date.today()
@@ -150,9 +150,9 @@ def _toml_string(path: Path) -> str:
 
 def _run_flows(console: Console, data_dir: Path, first: date, closed: date,
                timings: dict[str, float]) -> DemoResult:  # fmt: skip
-    from flows.backfill import backfill
-    from flows.extract import extract
-    from flows.monthly_close import monthly_close
+    from nrr.flows.backfill import backfill
+    from nrr.flows.extract import extract
+    from nrr.flows.monthly_close import monthly_close
 
     console.rule("Prefect flows (ephemeral mode)")
     started = time.perf_counter()

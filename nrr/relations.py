@@ -8,7 +8,7 @@ import duckdb
 
 def persistent_relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The persistent tables and views of the current database and schema (where models are
-    created and staged marts are views): name -> 'table' or 'view'."""
+    created; some marts are views): name -> 'table' or 'view'."""
     here = "database_name = current_database() and schema_name = current_schema()"
     return dict(
         con.execute(

@@ -87,7 +87,7 @@ def locked_read(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """A persistent table or view of that name (staged marts are views over Parquet)."""
+    """A persistent table or view of that name (marts that are views included)."""
     return name in persistent_relations(con)
 
 

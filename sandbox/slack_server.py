@@ -13,7 +13,7 @@ Faults are scripted per endpoint, in order, to reproduce what production does to
     server.fail("chat.postMessage", delay=2.0, accept=True)  # post, then answer too late
     server.fail("chat.postMessage", error="channel_not_found")
 
-Run it by hand with `python -m sandbox.slack_server --port 8765`.
+Run it by hand with `python -m nrr.sandbox.slack_server --port 8765`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
 
 Command line (generate an account and serve it until Ctrl-C):
 
-    python -m sandbox.stripe_server --customers 3000 --months 36 --seed 7 --port 12111
+    python -m nrr.sandbox.stripe_server --customers 3000 --months 36 --seed 7 --port 12111
 
 Never the production source: the real extractor talks to api.stripe.com unless
 STRIPE_API_BASE points here.
@@ -26,10 +26,10 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox.stripe_account.account import Account, generate_account
-from sandbox.stripe_http.api import StripeApi, error_headers, parse_query
-from sandbox.stripe_http.errors import ApiError, rate_limited
-from sandbox.stripe_http.faults import Fault, Faults, RateLimiter
+from nrr.sandbox.stripe_account.account import Account, generate_account
+from nrr.sandbox.stripe_http.api import StripeApi, error_headers, parse_query
+from nrr.sandbox.stripe_http.errors import ApiError, rate_limited
+from nrr.sandbox.stripe_http.faults import Fault, Faults, RateLimiter
 
 __all__ = ["Fault", "Faults", "RequestRecord", "StripeServer", "serve"]
 

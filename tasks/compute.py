@@ -10,13 +10,13 @@ from prefect.cache_policies import NO_CACHE
 
 from nrr.compute import (
     StagedMonth,
-    compute_close_files,
+    compute_close_staged,
     compute_months,
-    load_marts,
+    load_staged_marts,
     month_fingerprints,
 )
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 @task(name="compute-close", timeout_seconds=3 * 3600, cache_policy=NO_CACHE)
@@ -27,8 +27,9 @@ def compute_close(
     run_dir: Path,
     extra_stats: dict | None = None,
 ) -> StagedMonth:
-    """Compute every table up to `month` off the warehouse, staging marts and month figures."""
-    staged = compute_close_files(settings, month, ledger, run_dir, extra_stats=extra_stats)
+    """Compute every table up to `month` off the warehouse: the marts stay in memory for the
+    output gate and the load; the month's figures are staged under `run_dir`."""
+    staged = compute_close_staged(settings, month, ledger, run_dir, extra_stats=extra_stats)
     logger().info(
         "computed %s in %.1fs (fingerprint %s)",
         f"{month:%Y-%m}",
@@ -45,12 +46,12 @@ def compute_close(
     timeout_seconds=3600,
     cache_policy=NO_CACHE,
 )
-def load_warehouse(settings: Settings, marts_dir: Path) -> list[str]:
-    """Swap the validated marts into the warehouse in one transaction."""
+def load_warehouse(settings: Settings, run_dir: Path) -> list[str]:
+    """Copy the validated marts into the warehouse in one transaction."""
     from nrr.locking import warehouse_lock
 
     with warehouse_lock(settings):
-        tables = load_marts(settings, marts_dir)
+        tables = load_staged_marts(settings, run_dir)
     logger().info("warehouse %s now holds %s", settings.warehouse_path, ", ".join(tables))
     return tables
 

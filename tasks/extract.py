@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 @task(

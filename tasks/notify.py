@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from nrr.settings import Settings
 from nrr.snapshots.store import PublishResult
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 @task(name="build-report", timeout_seconds=1800, cache_policy=NO_CACHE)
@@ -68,7 +68,7 @@ def notify_close(settings: Settings, summary) -> dict[str, object]:
 @task(name="notify-blocked", timeout_seconds=900, cache_policy=NO_CACHE)
 def notify_blocked(settings: Settings, month: date, report) -> dict[str, object]:
     """One alert naming the critical failures, their counts and offending examples."""
-    from expectations.report import example_text, plain
+    from nrr.expectations.report import example_text, plain
     from nrr.slack.service import notify_blocked as send
     from nrr.slack.summary import BlockedFailure
 
@@ -102,7 +102,7 @@ def notify_implausible(settings: Settings, month: date, refusal) -> dict[str, ob
             f"{jump.figure} vs {jump.baseline}",
             "critical",
             None,
-            [jump.side_by_side()],
+            [],
             reason=f"implausible {jump.side_by_side()}",
         )
         for jump in refusal.jumps

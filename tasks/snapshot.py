@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from nrr.settings import Settings
 from nrr.snapshots.store import PublishResult, publish_staged_month
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 def _not_a_user_error(task, task_run, state) -> bool:

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from nrr.settings import Settings
-from tasks.common import logger
+from nrr.tasks.common import logger
 
 
 def _log(report, phase: str) -> None:
@@ -30,8 +30,8 @@ def _log(report, phase: str) -> None:
 @task(name="validate-inputs", timeout_seconds=3600, cache_policy=NO_CACHE)
 def validate_inputs(settings: Settings, month: date, ledger: Path | None, previous: dict | None):
     """Run the input suites (ledger or raw Stripe lake, FX coverage, freshness, volume)."""
-    from expectations.gates import validate_inputs as run
-    from expectations.report import CloseStats
+    from nrr.expectations.gates import validate_inputs as run
+    from nrr.expectations.report import CloseStats
 
     baseline = CloseStats.from_dict(previous) if previous else None
     report = run(settings, as_of=month, ledger_path=ledger, previous=baseline)
@@ -40,17 +40,14 @@ def validate_inputs(settings: Settings, month: date, ledger: Path | None, previo
 
 
 @task(name="validate-outputs", timeout_seconds=3600, cache_policy=NO_CACHE)
-def validate_outputs(settings: Settings, month: date, marts_dir: Path, previous: dict | None):
-    """Run the derived-table suites on the staged marts, before they reach the warehouse."""
-    from expectations.gates import validate_outputs as run
-    from expectations.report import CloseStats
-    from nrr.compute import open_marts
+def validate_outputs(settings: Settings, month: date, run_dir: Path, previous: dict | None):
+    """Run the derived-table suites on the computed marts, before they reach the warehouse
+    (in the compute's own DuckDB, where they are)."""
+    from nrr.compute import staged_marts
+    from nrr.expectations.gates import validate_outputs as run
+    from nrr.expectations.report import CloseStats
 
     baseline = CloseStats.from_dict(previous) if previous else None
-    con = open_marts(marts_dir)
-    try:
-        report = run(con, settings, as_of=month, previous=baseline)
-    finally:
-        con.close()
+    report = run(staged_marts(run_dir), settings, as_of=month, previous=baseline)
     _log(report, "output")
     return report

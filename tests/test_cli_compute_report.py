@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sandbox.ledger_generator import generate_ledger, write_ledger
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
 NRR = [sys.executable, "-m", "nrr.cli"]
 CONTRACT_COLUMNS = {

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import serve
+from nrr.sandbox.slack_server import DEFAULT_TOKEN, SlackServer
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import serve
 
 
 @pytest.fixture(scope="module")

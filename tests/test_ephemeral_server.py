@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sandbox.ledger_generator import generate_ledger, write_ledger
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.failure_alert import describe
+from nrr.flows.failure_alert import describe
 from nrr.slack.blocks import limit_problems, render_failed
 
 

@@ -1,12 +1,15 @@
 {%- from "macros.sql" import off_by_a_cent %}
--- Window members (retention_window_members) that the twin does not find the same way from
--- customer_mrr_monthly (metrics/models/twin/twin_window_members.sql): a member missing or
--- extra in a window or segment, or a start, end or reactivated amount a cent or more off.
+-- Window members (retention_window_members, company rows) that the twin does not find the
+-- same way from customer_mrr_monthly (metrics/models/twin/twin_window_members.sql): a
+-- member missing or extra in a window, or a start, end or reactivated amount a cent or more
+-- off. (A member's segment rows repeat its company row; retention_windows__matches_twin
+-- checks the segments' sums.)
 with twin as (
-    select members.*, segments.dimension, segments.segment
-    from twin_window_members as members
-    inner join twin_customer_segments as segments
-        on segments.customer_id = members.customer_id and segments.month = members.start_month
+    select *, 'all' as dimension, 'all' as segment from twin_window_members
+),
+
+engine as (
+    select * from retention_window_members where dimension = 'all'
 )
 
 select
@@ -20,7 +23,7 @@ select
     engine.end_mrr, twin.end_c as twin_end_mrr,
     engine.reactivated, twin.reactivated as twin_reactivated,
     engine.reactivated_mrr, twin.reactivated_c as twin_reactivated_mrr
-from retention_window_members as engine
+from engine
 full outer join twin
     on engine.as_of = twin.as_of
     and engine.window_months = twin.window_months

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         months: Annotated[int, typer.Option(help="Months of history.")] = 36,
     ) -> None:
         """Run the whole pipeline on built-in sample data: no Stripe, Slack or Prefect setup."""
-        from nrr.cli import settings_for
+        from nrr.cli_options import settings_for
         from nrr.commands.orchestration import quiet_user_errors
         from nrr.demo import print_summary, run_demo
 

@@ -1,6 +1,6 @@
 """`nrr deploy --work-pool NAME`: register every deployment on the Prefect server.
 
-The one way to deploy: the same definitions as `python -m deployments.serve`
+The one way to deploy: the same definitions as `python -m nrr.deployments.serve`
 (deployments/definitions.py), schedules from the typed settings, module entrypoints.
 Running it again updates the deployments in place (same names, same schedules).
 """
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         PREFECT_API_URL (schedules from NRR_CLOSE_CRON, NRR_CLOSE_TIMEZONE, NRR_EXTRACT_CRON)."""
         from rich.table import Table
 
-        from nrr.cli import console, settings_for
+        from nrr.cli_options import console, settings_for
 
         settings = settings_for()
         api_url = _api_url()
@@ -77,7 +77,7 @@ def _api_url() -> str:
 
 
 def _definitions(settings, working_dir: Path | None):
-    from deployments.definitions import build_deployments
+    from nrr.deployments.definitions import build_deployments
 
     try:
         return build_deployments(

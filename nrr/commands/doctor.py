@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Check the configuration: keys, Stripe and Slack reachable, data dir, Prefect."""
-        from nrr.cli import settings_for
+        from nrr.cli_options import settings_for
 
         console = Console()
         settings = settings_for(data_dir=data_dir)

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         from rich.logging import RichHandler
         from rich.table import Table
 
-        from nrr.cli import console, err_console, settings_for
+        from nrr.cli_options import console, err_console, settings_for
         from nrr.stripe_source.extract import extract as run_extract
 
         settings = settings_for(data_dir=data_dir)
@@ -75,6 +75,6 @@ def lake_limit_when_orchestrated(settings):
 
     if not os.environ.get("PREFECT_API_URL"):
         return contextlib.nullcontext()
-    from flows.limits import exclusive, lake_limit
+    from nrr.flows.limits import exclusive, lake_limit
 
     return exclusive(lake_limit(settings), "the Stripe lake", settings.lock_timeout_seconds)

@@ -67,7 +67,7 @@ def notify(
     ] = None,
 ) -> None:
     """Deliver queued Slack messages (--retry) or send a month's summary (--month)."""
-    from nrr.cli import console, parse_month, settings_for
+    from nrr.cli_options import console, parse_month, settings_for
 
     if retry == (month is not None):
         raise NrrError("give either --retry or --month YYYY-MM")
@@ -78,7 +78,7 @@ def notify(
 
     completed = []
     if retry:
-        from nrr.snapshots.followups import complete_pending
+        from nrr.followups import complete_pending
 
         # versions published by a run that died before their report and messages
         completed = complete_pending(settings)
@@ -109,6 +109,7 @@ def notify(
 
 def _notify_month(settings, period, *, outbox: bool):
     from nrr.slack.service import build_close_summary, notify_close, render_to_outbox
+    from nrr.snapshots.restatement import read_restatements
     from nrr.warehouse import read_warehouse
 
     con = read_warehouse(settings)
@@ -120,7 +121,7 @@ def _notify_month(settings, period, *, outbox: bool):
             period,
             snapshot_id=snapshot_id,
             snapshot_version=version,
-            restatements=restatements(con, snapshot_id, period),
+            restatements=read_restatements(con, snapshot_id, period),
         )
     finally:
         con.close()
@@ -146,21 +147,3 @@ def latest_snapshot(con, period) -> tuple[str, int]:
     except (duckdb.Error, StopIteration):
         return "warehouse", 0
     return (str(row[0]), int(row[1])) if row else ("warehouse", 0)
-
-
-def restatements(con, snapshot_id: str, period) -> list:
-    """The figures this snapshot restated (table snapshot_restatements), if it has any."""
-    import duckdb
-
-    from nrr.slack.summary import Restatement
-
-    try:
-        rows = con.execute(
-            """select window_months, dimension, segment, metric, old_value, new_value
-               from snapshot_restatements where snapshot_id = ?
-               order by window_months, dimension, segment, metric""",
-            [snapshot_id],
-        ).fetchall()
-    except duckdb.Error:
-        return []
-    return [Restatement(period, *row) for row in rows]

@@ -35,7 +35,7 @@ class _UserErrorsWithoutTraceback(logging.Filter):
 
 
 def _is_user_error(exc: BaseException | None) -> bool:
-    from tasks.common import StepFailed
+    from nrr.tasks.common import StepFailed
 
     while exc is not None:
         if isinstance(exc, NrrError):
@@ -65,7 +65,7 @@ def _run_flow(call):
     from prefect.exceptions import PrefectException
 
     from nrr.ephemeral import prefect_api
-    from tasks.common import StepFailed
+    from nrr.tasks.common import StepFailed
 
     quiet_user_errors()
     try:
@@ -96,7 +96,7 @@ def _exit_when_messages_pending(delivery: dict | None) -> None:
 
 
 def _refuse_unfinished(period, timezone: str) -> None:
-    from flows.common import refuse_unfinished
+    from nrr.flows.common import refuse_unfinished
 
     if period is not None:
         refuse_unfinished(period, timezone)
@@ -104,7 +104,7 @@ def _refuse_unfinished(period, timezone: str) -> None:
 
 def _fail_fast(check) -> None:
     """A flow's parameter check run before Prefect starts: its refusal as one sentence."""
-    from tasks.common import StepFailed
+    from nrr.tasks.common import StepFailed
 
     try:
         check()
@@ -156,13 +156,16 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Monthly close: extract, validate, compute, snapshot, report, notify (Prefect flow)."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         period = parse_month(month)  # fail fast on a typo, before Prefect starts
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(period, settings.close_timezone))
         ensure_writable(settings.data_dir)
-        from flows.monthly_close import monthly_close
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
+        from nrr.flows.monthly_close import monthly_close
 
         result = _run_flow(lambda: monthly_close(
             month=month, ledger=str(ledger) if ledger else None,
@@ -192,7 +195,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """Compute and snapshot every month of a range, in parallel, skipping unchanged ones."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
 
         first, last = parse_month(from_month), parse_month(to_month)
         if first > last:
@@ -203,7 +206,10 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(data_dir=data_dir)
         _fail_fast(lambda: _refuse_unfinished(last, settings.close_timezone))
         ensure_writable(settings.data_dir)
-        from flows.backfill import backfill as backfill_flow
+        from nrr.expectations.gates import import_gx_in_background
+
+        import_gx_in_background()  # while Prefect's API starts
+        from nrr.flows.backfill import backfill as backfill_flow
 
         result = _run_flow(lambda: backfill_flow(
             from_month=from_month, to_month=to_month, ledger=str(ledger) if ledger else None,

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
         """List snapshot versions and restatements (which figures moved, by how much)."""
-        from nrr.cli import parse_month, settings_for
+        from nrr.cli_options import parse_month, settings_for
         from nrr.snapshots.listing import list_snapshots
 
         period = parse_month(month)

@@ -64,14 +64,14 @@ def register(app: typer.Typer) -> None:
         ] = Format.table,
     ) -> None:
         """Validate inputs and warehouse with the Great Expectations suites; Data Docs per run."""
-        from nrr.cli import console, parse_month, settings_for
+        from nrr.cli_options import console, parse_month, settings_for
 
         settings = settings_for(data_dir=data_dir)
         month = parse_month(as_of) or _default_month(settings)
         baseline = _baseline(settings, month, previous)
         reports = []
         if scope in (Scope.all, Scope.inputs):
-            from expectations.gates import validate_inputs
+            from nrr.expectations.gates import validate_inputs
 
             reports.append(
                 validate_inputs(settings, as_of=month, ledger_path=ledger, previous=baseline)
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
             payload = [report.to_dict() for report in reports]
             sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         else:
-            from expectations.console import render_report
+            from nrr.expectations.console import render_report
 
             for report in reports:
                 console.print(render_report(report, show_all=show_all))
@@ -92,14 +92,14 @@ def register(app: typer.Typer) -> None:
 
 def _outputs(settings, month: date, baseline, *, required: bool) -> list:
     """The warehouse report, or nothing (with a note) when no warehouse exists yet."""
-    from nrr.cli import err_console
+    from nrr.cli_options import err_console
 
     if not settings.warehouse_path.is_file() and not required:
         err_console.print(
             f"[dim]no warehouse at {settings.warehouse_path}: outputs not validated[/dim]"
         )
         return []
-    from expectations.gates import validate_outputs
+    from nrr.expectations.gates import validate_outputs
     from nrr.warehouse import read_warehouse
 
     con = read_warehouse(settings)
@@ -127,9 +127,9 @@ def _default_month(settings) -> date:
 
 
 def _baseline(settings, month: date, previous: Path | None):
-    from expectations.history import latest_close_stats
-    from expectations.report import CloseStats
     from nrr.errors import NrrError
+    from nrr.expectations.history import latest_close_stats
+    from nrr.expectations.report import CloseStats
 
     if previous is None:
         return latest_close_stats(settings.data_dir, before=month)

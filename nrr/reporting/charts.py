@@ -18,7 +18,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-import metrics
+from nrr import metrics
 from nrr.reporting.figures import Figures
 
 DPI = 100

@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 
 import nrr
-from metrics.engine import definitions_fingerprint, ledger_attributes, quote
+from nrr.metrics.engine import definitions_fingerprint, ledger_attributes, quote
 
 
 def code_version() -> str:

@@ -44,3 +44,19 @@ class Restatement:
     def is_ratio(self) -> bool:
         """Ratios (NRR, GRR, rates) move in points; money figures do not."""
         return self.metric in RATIO_METRICS
+
+
+def read_restatements(con, snapshot_id: str, period: date) -> list[Restatement]:
+    """The figures a snapshot restated (table snapshot_restatements), if it has any."""
+    import duckdb
+
+    try:
+        rows = con.execute(
+            """select window_months, dimension, segment, metric, old_value, new_value
+               from snapshot_restatements where snapshot_id = ?
+               order by window_months, dimension, segment, metric""",
+            [snapshot_id],
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    return [Restatement(period, *row) for row in rows]

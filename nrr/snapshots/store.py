@@ -236,7 +236,7 @@ def publish_staged_month(
     Implausible figures (nrr/snapshots/plausibility.py) raise ImplausibleClose unless
     `confirm_implausible`; then the confirmation is recorded in the snapshot's stats.
     `follow_up` (True: report and Slack messages, False: report only) records, in the same
-    transaction, that the new version still needs them (nrr/snapshots/followups.py)."""
+    transaction, that the new version still needs them (nrr/followups.py)."""
     staged = Path(staged)
     meta = read_meta(staged)
     run_id = run_id or uuid.uuid4().hex[:12]

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.currencies import ISO_4217_CODES
 from nrr.errors import BadRow, LedgerError, first_line
+from nrr.metrics.engine import KNOWN_LEDGER_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -321,6 +321,11 @@ def attribute_columns(arrow_table: pa.Table) -> tuple[str, ...]:
     return _attributes(arrow_table.column_names)
 
 
+def attribute_names(columns: list[str]) -> tuple[str, ...]:
+    """The attribute (segment) columns among a ledger's normalised column names."""
+    return _attributes(columns)
+
+
 def _attributes(columns: list[str]) -> tuple[str, ...]:
     return tuple(c for c in columns if c not in KNOWN_COLUMNS and c != ROW_COLUMN)
 
@@ -376,27 +381,7 @@ def _load_parquet(
 ) -> LedgerLoad:
     """A Parquet ledger read by DuckDB itself (in parallel, without a copy through Arrow);
     `_row` is the row's position in the file."""
-    _check_file(path)
-    escaped = str(path).replace("'", "''")
-    try:
-        described = con.execute(f"describe select * from read_parquet('{escaped}')").fetchall()
-    except duckdb.Error as exc:
-        raise LedgerError(
-            f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
-        ) from exc
-    names = _checked_names([row[0] for row in described], str(path), rules.segment_columns)
-    pairs = list(zip(described, names, strict=True))
-    columns = ", ".join(f"{_quote(row[0])} as {_quote(name)}" for row, name in pairs)
-    native = {
-        name: "date" if row[1].startswith(DUCKDB_DATE_TYPES) else "number"
-        for row, name in pairs
-        if row[1].startswith(DUCKDB_DATE_TYPES + DUCKDB_NUMBER_TYPES)
-    }
-    con.execute(
-        f"""create or replace temp view _ledger_input as
-            select {columns}, file_row_number + 1 as {ROW_COLUMN}
-            from read_parquet('{escaped}', file_row_number = true)"""
-    )
+    names, native = parquet_input(con, path, "_ledger_input", rules.segment_columns)
     try:
         return _load_registered(
             con, names, native, str(path), reporting_currency, skip_bad_rows, table, max_reported,
@@ -408,6 +393,39 @@ def _load_parquet(
         ) from exc
     finally:
         con.execute("drop view if exists _ledger_input")
+
+
+def parquet_input(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    view: str,
+    declared: tuple[str, ...] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """Define the temp view `view` over a Parquet ledger read by DuckDB itself: normalised
+    column names and `_row`, the row's position in the file (`declared`: the segment
+    columns the settings name). Returns (names, native kinds)."""
+    _check_file(path)
+    escaped = str(path).replace("'", "''")
+    try:
+        described = con.execute(f"describe select * from read_parquet('{escaped}')").fetchall()
+    except duckdb.Error as exc:
+        raise LedgerError(
+            f"cannot read ledger {path}: not a valid Parquet file ({first_line(exc)})"
+        ) from exc
+    names = _checked_names([row[0] for row in described], str(path), declared)
+    pairs = list(zip(described, names, strict=True))
+    columns = ", ".join(f"{_quote(row[0])} as {_quote(name)}" for row, name in pairs)
+    native = {
+        name: "date" if row[1].startswith(DUCKDB_DATE_TYPES) else "number"
+        for row, name in pairs
+        if row[1].startswith(DUCKDB_DATE_TYPES + DUCKDB_NUMBER_TYPES)
+    }
+    con.execute(
+        f"""create or replace temp view {view} as
+            select {columns}, file_row_number + 1 as {ROW_COLUMN}
+            from read_parquet('{escaped}', file_row_number = true)"""
+    )
+    return names, native
 
 
 def load_ledger_arrow(
@@ -554,11 +572,14 @@ def _refuse_duplicates(
     unless the user declared them intended (`ledger_allow_duplicate_rows`)."""
     if rules is not None and rules.allow_duplicate_rows:
         return
-    values = ", ".join(
-        _quote(c)
-        for c in ("customer_id", "start_date", "end_date", "mrr", "currency", "churn_kind",
-                  *attributes)
-    )  # fmt: skip
+    values = ", ".join(_quote(c) for c in (*KNOWN_COLUMNS, *attributes))
+    # a cheap screen first (one hash aggregate): most ledgers have no repeat at all
+    screened = con.execute(
+        f"select count(*) from (select hash({values}) as h from {table} "
+        "group by h having count(*) > 1)"
+    ).fetchall()[0][0]
+    if not screened:
+        return
     repeats = con.execute(
         f"""select {ROW_COLUMN}, first_row, count(*) over () from (
                 select {ROW_COLUMN}, min({ROW_COLUMN}) over (partition by {values}) as first_row

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nrr.stripe_source.client import API_VERSION, StripeAccessError, StripeApi
-from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, EVENTS, INVOICES, PRICES
+from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, DISCOUNTS, EVENTS, PRICES
 from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import FETCHED_VERSION
 from nrr.stripe_source.pagination import created_range, iter_pages
@@ -77,7 +77,10 @@ DELETIONS = frozenset(
         "customer.discount.deleted",
     }
 )
-RETRIEVE_EXPAND = {INVOICES.name: ["discounts"], "subscriptions": ["discounts"]}
+# A re-read subscription expands its discounts, as the full listing does. An invoice does
+# not: its `discounts` keep naming discounts deleted since (a `once` coupon is deleted by
+# the invoice that spends it), and an expanded copy would undo the deletion its event told.
+RETRIEVE_EXPAND = {"subscriptions": ["discounts"]}
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,20 @@ def latest_per_object(events: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping
     return latest
 
 
+def current_discount(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A discount rendered in an API version before 2025-09-30.clover, in today's shape.
+
+    Older versions embed the coupon (`coupon: {...}`) where the pinned one names it in
+    `source: {"coupon": id, "type": "coupon"}`; nothing else the metrics read differs.
+    """
+    body = dict(payload)
+    if "source" not in body and "coupon" in body:
+        coupon = body.pop("coupon")
+        coupon_id = coupon.get("id") if isinstance(coupon, Mapping) else coupon
+        body["source"] = {"coupon": coupon_id, "type": "coupon"}
+    return body
+
+
 def _current_state(api: StripeApi, event: Mapping[str, Any]) -> tuple[dict[str, Any] | None, bool]:
     """The object as the event left it, in the pinned API version's shape.
 
@@ -140,9 +157,15 @@ def _current_state(api: StripeApi, event: Mapping[str, Any]) -> tuple[dict[str, 
     deleted = event.get("type") in DELETIONS
     needs_tiers = dataset is PRICES and payload.get("billing_scheme") == "tiered"
     stale_shape = event.get("api_version") not in (None, API_VERSION)
+    if stale_shape and dataset is DISCOUNTS:
+        # no endpoint to re-read a discount from: its older shape is brought to the pinned one
+        payload = current_discount(payload)
+        if deleted:
+            payload["deleted"] = True
+        return payload, False
     if (stale_shape or (needs_tiers and "tiers" not in payload)) and not deleted:
         if dataset.service is None:
-            return None, False  # e.g. a discount: no endpoint to re-read it from
+            return None, False
         expand = ["tiers"] if dataset is PRICES else RETRIEVE_EXPAND.get(dataset.name)
         params = {"expand": expand} if expand else {}
         try:

@@ -34,8 +34,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.errors import NrrError
+from nrr.metrics.engine import KNOWN_LEDGER_COLUMNS
 from nrr.settings import Settings
 from nrr.stripe_source import ledger_rules as rules
 from nrr.stripe_source import ledger_sql

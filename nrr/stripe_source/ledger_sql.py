@@ -7,11 +7,12 @@ package like any module.
 
 RECURRING_LINES = """
 create or replace temp table _recurring_lines as
--- invoices that bill: void ones never happened; deleted drafts never will
+-- invoices that bill: void ones never happened, uncollectible ones count like void (not
+-- paying is not revenue); deleted drafts never will
 with billed_invoices as (
-    select id, customer_id, created
+    select id, customer_id, created, status
     from s_invoices
-    where coalesce(status, '') <> 'void' and not coalesce(deleted, false)
+    where coalesce(status, '') not in ('void', 'uncollectible') and not coalesce(deleted, false)
 ),
 
 -- recurring prices carry the interval a line's amount is normalised by
@@ -28,6 +29,7 @@ final as (
         lines.invoice_id,
         invoices.customer_id,
         invoices.created as invoice_created,
+        invoices.status as invoice_status,
         lines.subscription_id,
         lines.price_id,
         lines.quantity,
@@ -107,6 +109,17 @@ ordered as (
     )
 ),
 
+-- an `unpaid` subscription (Stripe stopped collecting) is not revenue from the start of
+-- the period of its first unpaid invoice
+unpaid as (
+    select lines.subscription_id, min(lines.period_start) as unpaid_from
+    from _recurring_lines as lines
+    inner join s_subscriptions as subs on lines.subscription_id = subs.id
+    where subs.status = 'unpaid' and lines.invoice_status = 'open' and lines.kind = 0
+        and not lines.metered  -- usage lines bill the previous period
+    group by lines.subscription_id
+),
+
 subscriptions as (
     select
         id,
@@ -114,17 +127,29 @@ subscriptions as (
         cast(epoch(ended_at) as bigint) as ended_at,
         cast(epoch(cancel_at) as bigint) as cancel_at,
         coalesce(cancel_at_period_end, false) as cancel_at_period_end,
-        cancellation_reason
+        cancellation_reason,
+        -- collection paused (`pause_collection`): the periods it does not bill are not revenue
+        json_extract_string(raw, '$.pause_collection.behavior') is not null
+            as collection_paused,
+        unpaid.unpaid_from
     from s_subscriptions
+    left join unpaid on s_subscriptions.id = unpaid.subscription_id
 ),
 
 -- prices a subscription bills now: only those run on past their latest period
+-- (and the start of each one's current period: a latest line that ended before it left
+-- periods unbilled, e.g. voided while collection was paused, and does not run on)
 current_prices as (
-    select distinct id as subscription_id, unnest(price_ids) as price_id
+    select
+        id as subscription_id,
+        json_extract_string(item, '$.price.id') as price_id,
+        max(try_cast(json_extract(item, '$.current_period_start') as bigint))
+            as current_period_start
     from (
-        select id, json_extract_string(raw, '$.items.data[*].price.id') as price_ids
+        select id, unnest(json_extract(raw, '$.items.data[*]')) as item
         from s_subscriptions
     )
+    group by all
 ),
 
 -- where each line's revenue stops
@@ -133,13 +158,28 @@ bounded as (
         ordered.*,
         subscriptions.ended_at,
         subscriptions.cancellation_reason,
+        subscriptions.status as subscription_status,
+        subscriptions.unpaid_from,
         case
             when ordered.is_latest
                 and not ordered.metered
                 and subscriptions.status in ('active', 'past_due', 'trialing')
                 and not subscriptions.cancel_at_period_end
+                and not subscriptions.collection_paused
                 and current_prices.price_id is not null
+                and ordered.period_end
+                    > coalesce(current_prices.current_period_start, ordered.period_start)
                 then subscriptions.cancel_at  -- null: ongoing
+            -- usage in arrears: the current period's usage is not invoiced yet, so the last
+            -- invoiced usage amount carries on (provisional) until the invoice replaces it
+            when ordered.is_latest
+                and ordered.metered
+                and subscriptions.status in ('active', 'past_due', 'trialing')
+                and not subscriptions.collection_paused
+                and current_prices.price_id is not null
+                and ordered.period_end
+                    >= coalesce(current_prices.current_period_start, ordered.period_end)
+                then subscriptions.cancel_at
             else least(ordered.period_end, coalesce(ordered.next_start, ordered.period_end))
         end as open_end
     from ordered
@@ -150,16 +190,19 @@ bounded as (
     where ordered.kind <> 1
 ),
 
--- revenue stops when the subscription ends, whatever the line said
+-- revenue stops when the subscription ends, whatever the line said, or where an unpaid
+-- subscription stopped paying
 ended as (
     select
         *,
         case
-            when ended_at is null then open_end
-            when open_end is null then ended_at
-            else least(open_end, ended_at)
+            when coalesce(ended_at, unpaid_from) is null then open_end
+            when open_end is null then least(ended_at, unpaid_from)
+            else least(open_end, ended_at, unpaid_from)
         end as stop
     from bounded
+    -- what an unpaid subscription's open invoices bill was never paid (usage included)
+    where not (coalesce(subscription_status = 'unpaid' and invoice_status = 'open', false))
 ),
 
 -- calendar days in the reporting timezone (floored) and the monthly amount
@@ -185,7 +228,8 @@ final as (
                 when 'day' then recurring_interval_count * 12.0 / 365.0
             end as mrr,
         ended_at,
-        cancellation_reason
+        cancellation_reason,
+        subscription_status
     from ended
     left join _minor_units as minor using (currency)
     where stop is null or stop > period_start
@@ -199,16 +243,32 @@ LEDGER = """
 create or replace temp table _ledger as
 -- every row of an ended subscription carries how it ended: the engine reads it on the
 -- rows active at the last month end before a customer's revenue stops
-with kinds as (
+with last_rows as (
     select
         *,
+        -- the subscription's last revenue: none of it bills after the month this row ends
+        end_date is null
+            or max(start_date) over (partition by subscription_id)
+                < date_trunc('month', end_date) + interval 1 month as is_last
+    from _revenue_periods
+),
+
+kinds as (
+    select
+        *,
+        -- a subscription still running stops bringing revenue only when it is not billed
+        -- (collection paused, status paused: the customer's choice) or stopped paying
+        -- (unpaid: Stripe gave up collecting)
+        -- revenue of a subscription that bills again later was paused: voluntary
         case
-            when ended_at is null then null
+            when not is_last then 'voluntary'
+            when subscription_status = 'unpaid' then 'involuntary'
+            when ended_at is null then 'voluntary'
             when cancellation_reason in ('payment_failed', 'payment_disputed')
                 then 'involuntary'
             else 'voluntary'
         end as churn_kind
-    from _revenue_periods
+    from last_rows
 ),
 
 -- the country on the latest invoice stands in when the customer has none (deleted ones)

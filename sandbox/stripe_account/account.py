@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from sandbox.ledger_generator import write_ledger
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
-from sandbox.stripe_account.fx import reporting_rates
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import (
+from nrr.sandbox.ledger_generator import write_ledger
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.clock import DAY, month_label, month_start, to_datetime, ts
+from nrr.sandbox.stripe_account.fx import reporting_rates
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import (
     Coupon,
     CreditNote,
     Customer,
@@ -29,9 +29,9 @@ from sandbox.stripe_account.records import (
     SubscriptionItem,
     TaxRate,
 )
-from sandbox.stripe_account.simulation import CustomerSim
-from sandbox.stripe_account.truth import truth_tables
-from sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
+from nrr.sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.truth import truth_tables
+from nrr.sandbox.stripe_account.world import EVENT_RETENTION_SECONDS, World
 
 
 class Account:
@@ -51,6 +51,7 @@ class Account:
         timezone: str,
         start: int,
         now: int,
+        emphasis: dict[str, float] | None = None,
     ) -> None:
         self.seed = seed
         self.first_month = date(first_month.year, first_month.month, 1)
@@ -58,6 +59,9 @@ class Account:
         self.timezone = timezone
         self.start = start
         self.now = now
+        # the API version events are rendered in (None: the pinned one); an account pinned
+        # to an older version sends older shapes in its events (render.OLDER_API_VERSION)
+        self.events_api_version: str | None = None
         self.lock = threading.RLock()
         self.version = 0
         self.advances = 0
@@ -70,6 +74,7 @@ class Account:
             catalog=self.catalog,
             horizon=now - EVENT_RETENTION_SECONDS,
             objects=objects,
+            emphasis=dict(emphasis or {}),
         )
         self.catalog.on_create = self.world.emit
         # list prices change a little past the middle of the simulated span (catalog.py)
@@ -251,11 +256,14 @@ def generate_account(
     reporting_currency: str = "usd",
     now: datetime | None = None,
     timezone: str = "UTC",
+    emphasis: dict[str, float] | None = None,
 ) -> Account:
     """Simulate `customers` customers arriving from `first_month` until `now`.
 
     `now` defaults to the first instant after `months` calendar months (UTC), so the truth
-    covers exactly `months` month ends.
+    covers exactly `months` month ends. `emphasis` overrides probabilities of the model by
+    name (`pause`, `unpaid`, `stay_unpaid`, `payment_failure`...), for small accounts that
+    exercise one billing case.
     """
     if customers < 0 or months < 1:
         raise ValueError("customers must be >= 0 and months >= 1")
@@ -270,6 +278,7 @@ def generate_account(
         timezone=timezone,
         start=start,
         now=end,
+        emphasis=emphasis,
     )
     rng = random.Random(seed)
     span = end - start

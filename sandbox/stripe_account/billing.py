@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from sandbox.stripe_account.records import Discount, Invoice, InvoiceLine, TaxAmount, TaxRate
+from nrr.sandbox.stripe_account.records import Discount, Invoice, InvoiceLine, TaxAmount, TaxRate
 
 
 def round_half_up(value: float) -> int:

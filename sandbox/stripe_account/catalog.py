@@ -18,10 +18,11 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import Coupon, Price, Product, TaxRate
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import Coupon, Price, Product, TaxRate
 
 CURRENCY_FACTOR = {"usd": 1.0, "eur": 0.92, "gbp": 0.79, "cad": 1.36}
 # a longer commitment is cheaper per month
@@ -441,8 +442,32 @@ def _coupon(spec: dict[str, Any], created: int) -> Coupon:
     return coupon
 
 
-def price_amount(price: Price, quantity: int) -> int:
-    """What `quantity` units of `price` cost for one period, in cents (Stripe's tier rules)."""
+def _decimal_amount(price: Price, quantity: Decimal) -> Decimal:
+    if price.billing_scheme == "per_unit":
+        return Decimal(price.unit_amount or 0) * quantity
+    assert price.tiers is not None and price.tiers_mode == "graduated"
+    total, below = Decimal(0), Decimal(0)
+    for tier in price.tiers:
+        top = tier["up_to"]
+        units = (quantity if top is None else min(quantity, Decimal(top))) - below
+        if units <= 0:
+            break
+        total += tier["unit_amount"] * units + (tier["flat_amount"] or 0)
+        if top is None:
+            break
+        below = Decimal(top)
+    return total
+
+
+def price_amount(price: Price, quantity: int | Decimal) -> int:
+    """What `quantity` units of `price` cost for one period, in cents (Stripe's tier rules).
+
+    A decimal quantity (usage measured in fractions, `quantity_decimal`) costs its exact
+    product, rounded half up to the cent.
+    """
+    if isinstance(quantity, Decimal):
+        exact = _decimal_amount(price, quantity)
+        return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
     if price.billing_scheme == "per_unit":
         assert price.unit_amount is not None
         return price.unit_amount * quantity

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.records import TaxRate
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.records import TaxRate
 
 COUNTRIES = (
     # country, weight, currency, tax rate key options, cities

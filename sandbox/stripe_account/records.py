@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 
@@ -155,6 +156,8 @@ class Subscription:
     latest_invoice: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+    pause_collection: dict[str, Any] | None = None  # {"behavior", "resumes_at"}
+    billing_mode: str = "classic"  # classic | flexible
 
     def snapshot(self) -> Subscription:
         clone = _clone(self)
@@ -180,7 +183,7 @@ class InvoiceLine:
     period_start: int
     period_end: int
     price: Price | None
-    quantity: int | None
+    quantity: int | Decimal | None  # decimal: usage measured in fractions
     kind: str  # subscription | proration | invoiceitem
     subscription: str | None = None
     subscription_item: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account.records import (
     Coupon,
     CreditNote,
     Customer,
@@ -265,7 +265,13 @@ def subscription(s: Subscription) -> dict[str, Any]:
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor": s.billing_cycle_anchor,
         "billing_cycle_anchor_config": None,
-        "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+        "billing_mode": {
+            "flexible": {"proration_discounts": "itemized"}
+            if s.billing_mode == "flexible"
+            else None,
+            "type": s.billing_mode,
+            "updated_at": s.created if s.billing_mode == "flexible" else None,
+        },
         "billing_thresholds": None,
         "cancel_at": s.cancel_at,
         "cancel_at_period_end": s.cancel_at_period_end,
@@ -295,7 +301,7 @@ def subscription(s: Subscription) -> dict[str, Any]:
         "metadata": s.metadata,
         "next_pending_invoice_item_invoice": None,
         "on_behalf_of": None,
-        "pause_collection": None,
+        "pause_collection": s.pause_collection,
         "payment_settings": None,
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
@@ -389,7 +395,7 @@ def invoice_line(line: InvoiceLine) -> dict[str, Any]:
         "period": {"end": line.period_end, "start": line.period_start},
         "pretax_credit_amounts": credits,
         "pricing": pricing,
-        "quantity": line.quantity,
+        "quantity": None if line.quantity is None else int(line.quantity),  # truncated
         "quantity_decimal": None if line.quantity is None else str(line.quantity),
         "subtotal": line.amount,
         "taxes": [_tax(t) for t in line.taxes],
@@ -655,11 +661,29 @@ def render(record: Any) -> dict[str, Any]:
     return RENDERERS[type(record)](record)
 
 
-def event(e: Event) -> dict[str, Any]:
-    obj = customer_full(e.obj) if isinstance(e.obj, Customer) else render(e.obj)
+# An account pinned to an older API version gets its events rendered in that version
+# (Stripe renders an event in the version current when it was created). The shape that
+# matters here: before 2025-09-30.clover a discount embedded its coupon (`coupon`) where it
+# now names it (`source.coupon`).
+OLDER_API_VERSION = "2025-08-27.basil"
+
+
+def _older_discount(d: Discount) -> dict[str, Any]:
+    body = {key: value for key, value in discount(d).items() if key != "source"}
+    body.pop("customer_account", None)
+    body["coupon"] = coupon(d.coupon)
+    return body
+
+
+def event(e: Event, api_version: str = API_VERSION) -> dict[str, Any]:
+    older = api_version != API_VERSION and isinstance(e.obj, Discount)
+    if isinstance(e.obj, Customer):
+        obj = customer_full(e.obj)
+    else:
+        obj = _older_discount(e.obj) if older else render(e.obj)
     data: dict[str, Any] = {"object": obj}
     if e.previous is not None:
-        old = render(e.previous)
+        old = _older_discount(e.previous) if older else render(e.previous)
         data["previous_attributes"] = {
             key: value for key, value in old.items() if obj.get(key) != value
         }
@@ -667,7 +691,7 @@ def event(e: Event) -> dict[str, Any]:
         "id": e.id,
         "object": "event",
         "account": None,
-        "api_version": API_VERSION,
+        "api_version": api_version,
         "context": None,
         "created": e.created,
         "data": data,

@@ -13,12 +13,13 @@ import heapq
 import math
 import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sandbox.stripe_account import billing
-from sandbox.stripe_account.catalog import REGIONS, price_amount
-from sandbox.stripe_account.clock import DAY, HOUR, months_per_period, period_bound
-from sandbox.stripe_account.people import Profile
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account import billing
+from nrr.sandbox.stripe_account.catalog import REGIONS, price_amount
+from nrr.sandbox.stripe_account.clock import DAY, HOUR, months_per_period, period_bound
+from nrr.sandbox.stripe_account.people import Profile
+from nrr.sandbox.stripe_account.records import (
     CreditNote,
     CreditNoteLine,
     Customer,
@@ -31,7 +32,7 @@ from sandbox.stripe_account.records import (
     TaxAmount,
     snapshot,
 )
-from sandbox.stripe_account.world import Segment, World
+from nrr.sandbox.stripe_account.world import Segment, World
 
 MONTH = 30.4375 * DAY
 # monthly probabilities by segment: SMB, Mid-Market, Enterprise
@@ -51,6 +52,9 @@ ONE_OFF_PER_MONTH = {"SMB": 0.0, "Mid-Market": 0.03, "Enterprise": 0.06}
 SECONDARY = {"SMB": 0.0, "Mid-Market": 0.10, "Enterprise": 0.15}
 CREDIT_NOTE = 0.03
 INCOMPLETE = 0.02  # first payment fails: incomplete, then incomplete_expired
+PAUSE = 0.004  # monthly plans without usage: collection paused for 1-3 months, then resumed
+FLEXIBLE = 0.25  # subscriptions created with billing_mode=flexible (prorations itemized)
+STAY_UNPAID = 0.5  # subscriptions marked unpaid that stay so (the rest are canceled later)
 
 
 def per_period(monthly: float, months: float) -> float:
@@ -95,6 +99,10 @@ class CustomerSim:
         self.push(arrival, "arrive")
 
     # ---- machinery -----------------------------------------------------------------------
+    def rate(self, name: str, default: float) -> float:
+        """A probability of the model, unless the account overrides it (World.emphasis)."""
+        return self.w.emphasis.get(name, default)
+
     def push(self, when: int, action: str, *args: object) -> None:
         self.seq += 1
         heapq.heappush(self.queue, (when, self.seq, action, args))
@@ -246,6 +254,9 @@ class CustomerSim:
             status="active",
             default_tax_rates=[self.profile.tax_rate] if self.profile.tax_rate else [],
             metadata={"plan": plan},
+            billing_mode="flexible"
+            if rng.random() < self.rate("flexible", FLEXIBLE)
+            else "classic",
         )
         has_metered = bool(state.usage_base)
         trial_p = TRIAL[self.profile.segment] if main and not has_metered else 0.0
@@ -258,7 +269,7 @@ class CustomerSim:
             sub.trial_end = t + (14 if rng.random() < 0.6 else 30) * DAY
             sub.billing_cycle_anchor = sub.trial_end
             sub.status = "trialing"
-        if rng.random() < COUPON_AT_START:
+        if rng.random() < self.rate("coupon", COUPON_AT_START):
             coupon = self._pick_coupon(sub, has_metered, t)
             if coupon is not None:
                 sub.discounts = [self._discount(coupon, sub, t)]
@@ -287,7 +298,7 @@ class CustomerSim:
         state.index = 0
         self._set_period(sub, state, t, self._bound(sub, 1))
         invoice = self._invoice(sub, t, "subscription_create", t, state.period_end)
-        if main and rng.random() < INCOMPLETE:
+        if main and rng.random() < self.rate("incomplete", INCOMPLETE):
             sub.status = "incomplete"
             w.emit("customer.subscription.created", t, sub)
             self._finalize_now(invoice, t, pay=False)
@@ -497,10 +508,15 @@ class CustomerSim:
         product = self.w.objects.get(price.product)
         return product.name if product is not None else "item"
 
-    def _usage(self, sub: Subscription, state: SubState, item: SubscriptionItem) -> int:
+    def _usage(self, sub: Subscription, state: SubState, item: SubscriptionItem) -> int | Decimal:
+        """Units used in the period: storage is metered in tenths of a GB (a decimal
+        quantity, `quantity_decimal`), requests in whole thousands."""
         base = state.usage_base.get(item.price.id, 1000.0)
         growth = 1.02**state.index
-        return max(0, int(base * growth * self.rng.lognormvariate(0, 0.25)))
+        used = max(0.0, base * growth * self.rng.lognormvariate(0, 0.25))
+        if item.price.meter == "mtr_storage":
+            return Decimal(int(used * 10)) / 10
+        return int(used)
 
     def _segment(
         self, sub: Subscription, state: SubState, line: InvoiceLine, invoice_id: str
@@ -589,6 +605,14 @@ class CustomerSim:
             for item in sub.items
             if item.price.usage_type == "metered" and not state.trial
         ]
+        pause = sub.pause_collection
+        if pause is not None and t >= pause["resumes_at"]:
+            self._resume(t, sub.id)
+        if (sub.status == "unpaid" or sub.pause_collection is not None) and (
+            not sub.cancel_at_period_end
+        ):
+            self._renew_uncollected(t, sub, state, metered)
+            return
         if sub.cancel_at_period_end:
             if metered:
                 invoice = self._invoice(
@@ -618,6 +642,59 @@ class CustomerSim:
         if rng.random() < 0.02:
             self._touch_customer(t + 2 * HOUR)
 
+    def _renew_uncollected(
+        self,
+        t: int,
+        sub: Subscription,
+        state: SubState,
+        metered: list[tuple[SubscriptionItem, int, int]],
+    ) -> None:
+        """A period Stripe invoices but does not collect: never revenue.
+
+        `unpaid`: the invoice is finalized and left open (no payment attempt); collection
+        paused with `behavior: void`: the invoice is created and voided at once.
+        """
+        before = self.w.before(t, sub)
+        state.index += 1
+        end = self._bound(sub, state.index + 1)
+        self._set_period(sub, state, t, end)
+        state.open_segments = [s for s in state.open_segments if s.end > t]
+        self.w.emit("customer.subscription.updated", t, sub, before)
+        invoice = self._invoice(sub, t, "subscription_cycle", t, end, usage=metered)
+        self._kill_segments(invoice.id)
+        self._finalize_invoice(invoice, t + HOUR)
+        if sub.status != "unpaid":
+            self._void(invoice, t + HOUR + 1)
+        self.push(end, "renew", sub.id)
+
+    def _pause_request(self, t: int, sub_id: str, token: int) -> None:
+        """The customer pauses collection for 1-3 months (`pause_collection`, void)."""
+        w, rng = self.w, self.rng
+        sub, state = self.subs[sub_id]
+        if token != state.token or sub.status != "active" or sub.cancel_at_period_end:
+            return
+        if sub.pause_collection is not None:
+            return
+        before = w.before(t, sub)
+        resumes = t + int(rng.uniform(1, 3) * MONTH)
+        sub.pause_collection = {"behavior": "void", "resumes_at": resumes}
+        w.emit("customer.subscription.updated", t, sub, before)
+        self.push(resumes, "resume", sub.id)
+
+    def _resume(self, t: int, sub_id: str) -> None:
+        sub, _ = self.subs[sub_id]
+        if sub.pause_collection is None or sub.ended_at is not None:
+            return
+        before = self.w.before(t, sub)
+        sub.pause_collection = None
+        self.w.emit("customer.subscription.updated", t, sub, before)
+
+    def _kill_segments(self, invoice_id: str) -> None:
+        """The revenue of this invoice never happened (void, uncollectible, unpaid)."""
+        for segment in self.segments:
+            if segment.invoice == invoice_id:
+                segment.live = False
+
     def _finalize(self, t: int, invoice_id: str) -> None:
         invoice = self.w.objects[invoice_id]
         if invoice.status != "draft":
@@ -626,7 +703,9 @@ class CustomerSim:
         if invoice.status == "paid":
             return
         sub, state = self.subs[invoice.subscription]
-        fails = self.rng.random() < PAYMENT_FAILURE[self.profile.segment]
+        fails = self.rng.random() < self.rate(
+            "payment_failure", PAYMENT_FAILURE[self.profile.segment]
+        )
         if not fails or invoice.billing_reason != "subscription_cycle" or sub.ended_at:
             self._pay(invoice, t + 5)
             return
@@ -661,13 +740,18 @@ class CustomerSim:
 
     def _dunning_over(self, t: int, sub: Subscription, state: SubState, invoice: Invoice) -> None:
         w, rng = self.w, self.rng
-        outcome = rng.choices(["cancel", "unpaid", "void"], [60, 20, 20])[0]
+        unpaid = self.rate("unpaid", 0.2)
+        outcome = rng.choices(["cancel", "unpaid", "void"], [0.8 - unpaid, unpaid, 0.2])[0]
         if outcome == "unpaid":
             before = w.before(t, sub)
             sub.status = "unpaid"
             w.emit("customer.subscription.updated", t, sub, before)
-            later = t + max(HOUR, min(7 * DAY, (state.period_end - t) // 2))
-            self.push(later, "cancel_unpaid", sub.id, invoice.id)
+            # not paying is not MRR: 0 from the start of the unpaid invoice's period
+            self._kill_segments(invoice.id)
+            state.kind = "involuntary"
+            if rng.random() >= self.rate("stay_unpaid", STAY_UNPAID):
+                later = t + max(HOUR, min(7 * DAY, (state.period_end - t) // 2))
+                self.push(later, "cancel_unpaid", sub.id, invoice.id)
             return
         if outcome == "void":
             self._void(invoice, t)
@@ -690,6 +774,7 @@ class CustomerSim:
         invoice.marked_uncollectible_at = t
         invoice.next_payment_attempt = None
         self.w.emit("invoice.marked_uncollectible", t, invoice, before)
+        self._kill_segments(invoice.id)  # uncollectible counts like void
 
     def _void(self, invoice: Invoice, t: int) -> None:
         before = self.w.before(t, invoice)
@@ -698,9 +783,7 @@ class CustomerSim:
         invoice.next_payment_attempt = None
         invoice.amount_due = 0
         self.w.emit("invoice.voided", t, invoice, before)
-        for segment in self.segments:
-            if segment.invoice == invoice.id:
-                segment.live = False
+        self._kill_segments(invoice.id)
 
     def _expire_incomplete(self, t: int, sub_id: str) -> None:
         w = self.w
@@ -767,6 +850,9 @@ class CustomerSim:
             self.push(start + int(rng.random() * length), "change", sub.id, state.token, "down")
         if rng.random() < per_period(ADD_ON, months):
             self.push(start + int(rng.random() * length), "change", sub.id, state.token, "addon")
+        pausable = (sub.interval, sub.interval_count) == ("month", 1) and not state.usage_base
+        if pausable and rng.random() < self.rate("pause", PAUSE):
+            self.push(start + int(rng.random() * length), "pause_request", sub.id, state.token)
 
     def _cancel_request(self, t: int, sub_id: str, token: int, retention: bool) -> None:
         w, rng = self.w, self.rng
@@ -852,6 +938,8 @@ class CustomerSim:
     def _change(self, t: int, sub_id: str, token: int, kind: str) -> None:
         sub, state = self.subs[sub_id]
         if token != state.token or sub.status != "active" or sub.cancel_at_period_end:
+            return
+        if sub.pause_collection is not None:
             return
         new_items = self._changed_items(sub, state, kind, t)
         if new_items is None:
@@ -980,10 +1068,15 @@ class CustomerSim:
             for sign, item in ((-1, before_item), (1, after_item)):
                 if item is None or item.price.usage_type == "metered":
                     continue
-                full = price_amount(item.price, item.quantity)
+                gross = full = price_amount(item.price, item.quantity)
                 if percent is not None:
                     full -= billing.percent_of(full, percent)
                 amount = sign * billing.round_half_up(full * fraction)
+                discount_part = 0
+                if sub.billing_mode == "flexible" and percent is not None:
+                    # flexible billing itemizes the discount of a proration (same net)
+                    discount_part = sign * billing.round_half_up(gross * fraction) - amount
+                    amount += discount_part
                 name = self._product_name(item.price)
                 text = (
                     f"Unused time on {item.quantity} x {name}"
@@ -1002,7 +1095,9 @@ class CustomerSim:
                     "proration",
                     text,
                 )
-                line.discountable = False
+                line.discountable = sub.billing_mode == "flexible"
+                if discount_part:
+                    line.discount, line.discount_amount = discount, discount_part
                 line.invoice_item = w.ids.new("ii")  # prorations are invoice items
                 if sign < 0 and item.id in state.debits:
                     line.credited_invoice, credited = state.debits[item.id]

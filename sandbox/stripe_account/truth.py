@@ -13,7 +13,8 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.simulation import CustomerSim
+from nrr.sandbox.stripe_account.world import Segment
 
 
 def truth_tables(
@@ -25,7 +26,7 @@ def truth_tables(
     """(truth, churn kinds). `boundaries[k]` is the first instant of month k + 1."""
     cust, start, end, cents = [], [], [], []
     for number, sim in enumerate(sims):
-        for segment in sim.segments:
+        for segment in [*sim.segments, *provisional_usage(sim)]:
             if segment.live and segment.end > segment.start and segment.monthly_cents:
                 cust.append(number)
                 start.append(segment.start)
@@ -73,7 +74,7 @@ def truth_tables(
             "month": pa.array(month_values[kind_cols], pa.date32()),
             "churn_kind": pa.array(
                 [
-                    _churn_kind(sims[r], boundaries[c - 1] - 1)
+                    _churn_kind(sims[r], boundaries[c - 1] - 1, boundaries[c])
                     for r, c in zip(kind_rows.tolist(), kind_cols.tolist(), strict=True)
                 ],
                 pa.string(),
@@ -83,11 +84,52 @@ def truth_tables(
     return truth, kinds
 
 
-def _churn_kind(sim: CustomerSim, instant: int) -> str:
-    """Kind of the subscription whose revenue, active at `instant`, ended last."""
-    best_end, kind = -1, None
-    for segment in sim.segments:
-        if segment.live and segment.start <= instant < segment.end and segment.end > best_end:
-            state = sim.subs[segment.subscription][1]
-            best_end, kind = segment.end, state.kind
-    return kind or "voluntary"
+FOREVER = 2**62
+
+
+def provisional_usage(sim: CustomerSim) -> list[Segment]:
+    """Usage not invoiced yet carries the last invoiced usage amount (metrics.md 1.1).
+
+    For every running subscription (active, past_due; collection not paused) whose usage
+    was invoiced up to the start of its current period, the current period's usage counts
+    at the last usage line's monthly amount until the subscription ends; once invoiced, the
+    real amount replaces it (`advance` then restates that month).
+    """
+    found = []
+    for sub, state in sim.subs.values():
+        if sub.ended_at is not None or sub.status not in ("active", "past_due", "trialing"):
+            continue
+        if sub.pause_collection is not None or not state.usage_base:
+            continue
+        usage = [s for s in sim.segments if s.subscription == sub.id and s.metered and s.live]
+        if not usage:
+            continue
+        last = max(usage, key=lambda s: s.end)
+        if last.end != state.period_start:
+            continue
+        end = sub.cancel_at if sub.cancel_at is not None else FOREVER
+        found.append(
+            Segment(last.end, end, last.monthly_cents, sub.id, "provisional", metered=True)
+        )
+    return found
+
+
+def _churn_kind(sim: CustomerSim, instant: int, after: int) -> str:
+    """Kind of the subscription whose revenue, active at `instant`, ended last.
+
+    Revenue that stops while its subscription bills again after the churn month (`after`
+    is the month's end) was a paused collection: the customer's choice (voluntary);
+    otherwise the kind the subscription ended with.
+    """
+    segments = [*sim.segments, *provisional_usage(sim)]
+    best, kind = None, None
+    for segment in segments:
+        active = segment.live and segment.start <= instant < segment.end
+        if active and (best is None or segment.end > best.end):
+            best, kind = segment, sim.subs[segment.subscription][1].kind
+    if best is None:
+        return "voluntary"
+    resumed = any(
+        s.live and s.subscription == best.subscription and s.start >= after for s in segments
+    )
+    return "voluntary" if resumed else (kind or "voluntary")

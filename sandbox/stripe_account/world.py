@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.stripe_account.catalog import Catalog
-from sandbox.stripe_account.ids import IdFactory
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account.catalog import Catalog
+from nrr.sandbox.stripe_account.ids import IdFactory
+from nrr.sandbox.stripe_account.records import (
     CreditNote,
     Customer,
     Discount,
@@ -52,6 +52,9 @@ class World:
     discounts: list[Discount] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     objects: dict[str, Any] = field(default_factory=dict)
+    # rates the simulation draws from, overridden by name (small accounts that exercise
+    # one billing case: `generate_account(..., emphasis={"pause": 0.3})`)
+    emphasis: dict[str, float] = field(default_factory=dict)
     emitted: int = 0  # events ever emitted: their order, even after old ones are pruned
 
     def add(self, record: Any, store: list[Any]) -> None:

@@ -15,9 +15,9 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.records import (
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account.records import (
     Customer,
     Event,
     Invoice,
@@ -25,9 +25,9 @@ from sandbox.stripe_account.records import (
     Subscription,
     SubscriptionItem,
 )
-from sandbox.stripe_http.errors import ApiError, bad_param, missing, unknown_param
-from sandbox.stripe_http.expand import expand
-from sandbox.stripe_http.listing import (
+from nrr.sandbox.stripe_http.errors import ApiError, bad_param, missing, unknown_param
+from nrr.sandbox.stripe_http.expand import expand
+from nrr.sandbox.stripe_http.listing import (
     INVOICE_STATUSES,
     RESOURCES,
     SUBSCRIPTION_STATUSES,
@@ -179,7 +179,7 @@ class StripeApi:
     def _json(self, record: Any) -> bytes:
         cached = self._cache.get(record.id)
         if cached is None:
-            body = render.event(record) if isinstance(record, Event) else render.render(record)
+            body = self._event(record) if isinstance(record, Event) else render.render(record)
             inner = record.obj if isinstance(record, Event) else record
             if isinstance(inner, Price | Subscription | SubscriptionItem):
                 drop_includable(body, ())  # the only objects that embed prices
@@ -187,11 +187,15 @@ class StripeApi:
         return cached
 
     def _expanded(self, record: Any, paths: list[str]) -> bytes:
-        body = render.event(record) if isinstance(record, Event) else render.render(record)
+        body = self._event(record) if isinstance(record, Event) else render.render(record)
         for path in paths:
             body = expand(body, path, self._resolve)
         drop_includable(body, paths)
         return json.dumps(body, separators=(",", ":")).encode()
+
+    def _event(self, record: Event) -> dict[str, Any]:
+        """An event in the API version the account's events are created with."""
+        return render.event(record, self.account.events_api_version or render.API_VERSION)
 
     def _resolve(self, object_id: str) -> dict[str, Any] | None:
         record = self.account.get(object_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.stripe_http.errors import ApiError
+from nrr.sandbox.stripe_http.errors import ApiError
 
 MAX_DEPTH = 4
 

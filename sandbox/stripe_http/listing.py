@@ -12,8 +12,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_http.errors import ApiError, bad_param, missing
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_http.errors import ApiError, bad_param, missing
 
 Predicate = Callable[[Any, Any], bool]
 

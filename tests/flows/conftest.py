@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.ledger_generator import generate_ledger, write_ledger
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 
 FIRST_MONTH = date(2023, 1, 1)
 MONTHS = 24  # 2023-01 .. 2024-12

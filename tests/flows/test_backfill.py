@@ -10,10 +10,10 @@ from datetime import date
 import duckdb
 import pytest
 
-import tasks.compute
-from flows.backfill import backfill
-from flows.common import flow_settings
-from tasks.common import StepFailed
+from nrr.flows.backfill import backfill
+from nrr.flows.common import flow_settings
+from nrr.tasks import compute as compute_tasks
+from nrr.tasks.common import StepFailed
 
 
 def _published(data_dir) -> list[str]:
@@ -31,21 +31,21 @@ def test_backfill_of_12_months_survives_a_failure_and_finishes_on_rerun(
 ):
     data = tmp_path / "data"
     monkeypatch.setenv("NRR_BACKFILL_MONTHS_PER_TASK", "1")  # one month per task
-    real = tasks.compute.compute_months
+    real = compute_tasks.compute_months
 
     def failing_in_june(settings, months, ledger, staged_dirs):
         if date(2024, 6, 1) in months:
             raise RuntimeError("injected failure for 2024-06")
         return real(settings, months, ledger, staged_dirs)
 
-    monkeypatch.setattr(tasks.compute, "compute_months", failing_in_june)
+    monkeypatch.setattr(compute_tasks, "compute_months", failing_in_june)
     with pytest.raises(StepFailed, match=r"1 month\(s\) failed \(2024-06\).*re-run"):
         backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
                  data_dir=str(data))  # fmt: skip
     published = _published(data)
     assert len(published) == 11 and "2024-06-v1" not in published
 
-    monkeypatch.setattr(tasks.compute, "compute_months", real)
+    monkeypatch.setattr(compute_tasks, "compute_months", real)
     report = backfill(from_month="2024-01", to_month="2024-12", ledger=str(ledger_file),
                       data_dir=str(data))  # fmt: skip
     assert (report["published"], report["skipped"], report["failed"]) == (1, 11, 0)
@@ -59,7 +59,7 @@ def test_backfill_of_12_months_survives_a_failure_and_finishes_on_rerun(
 
 
 def test_backfill_months_equal_the_close_of_each_month(tmp_path, ledger_file):
-    from flows.monthly_close import monthly_close
+    from nrr.flows.monthly_close import monthly_close
 
     data = tmp_path / "data"
     # one engine run up to 2024-05 stages 2024-02..05; March must equal March's own close

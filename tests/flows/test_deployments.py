@@ -11,7 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from prefect.runner import Runner
 
-from deployments.definitions import (
+from nrr.deployments.definitions import (
     BACKFILL_DEPLOYMENT,
     CLOSE_DEPLOYMENT,
     EXTRACT_DEPLOYMENT,

@@ -175,7 +175,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory, ledger_file) -> Path:
     """A data directory with 2024-10-v1 published (Slack messages in the outbox)."""
-    from flows.monthly_close import monthly_close
+    from nrr.flows.monthly_close import monthly_close
 
     data = tmp_path_factory.mktemp("baseline") / "data"
     monthly_close(month="2024-10", ledger=str(ledger_file), data_dir=str(data))
@@ -356,3 +356,23 @@ def test_a_blocked_close_alert_states_the_reason_in_plain_numbers(
     assert "mrr is not negative" in text
     assert "mrr=-5.5" in text
     assert "np.float64" not in text and "expect_" not in text
+
+
+def test_an_implausible_close_alert_shows_the_figures_side_by_side(
+    baseline, tmp_path, monkeypatch, capfd, ledger_file
+):
+    data = tmp_path / "data"
+    shutil.copytree(baseline, data)
+    small = tmp_path / "small.csv"
+    small.write_text(_reduced(ledger_file.read_text(), 2))
+
+    code, _ = run_main(monkeypatch, capfd, ["close", "--month", "2024-10", "--ledger",
+                                            str(small), "--data-dir", str(data)])  # fmt: skip
+
+    assert code == 1
+    alerts = [json.loads(p.read_text()) for p in (data / "outbox").glob("*_blocked_*.json")]
+    assert len(alerts) == 1
+    text = json.dumps(alerts[0]["blocks"])
+    assert re.search(r"implausible customers \d+ now vs 229 in 2024-10-v1, -\d+%", text), text
+    assert "closing MRR" in text and "expect_" not in text
+    assert not list((data / "outbox").glob("*_failed_*"))  # one alert, not two

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from prefect.client.orchestration import get_client
 
-from flows.monthly_close import monthly_close
-from tasks.common import StepFailed
+from nrr.flows.monthly_close import monthly_close
+from nrr.tasks.common import StepFailed
 
 
 def _snapshots(data_dir: Path) -> list[tuple]:

@@ -17,7 +17,7 @@ from nrr import cli
 
 KILLED_AFTER_PUBLISH = """
 import os, sys
-import flows.monthly_close as close
+import nrr.flows.monthly_close as close
 close.build_report = lambda *args, **kwargs: os._exit(9)  # killed right after publishing
 close.monthly_close(month=sys.argv[1], ledger=sys.argv[2], data_dir=sys.argv[3])
 """
@@ -80,7 +80,7 @@ def test_a_close_killed_after_publishing_is_completed_by_notify_retry(
 
 
 def test_the_next_close_completes_what_a_killed_one_left(tmp_path, ledger_file):
-    from flows.monthly_close import monthly_close
+    from nrr.flows.monthly_close import monthly_close
 
     data = tmp_path / "data"
     killed_close(tmp_path, "2024-11", ledger_file, data)
@@ -103,8 +103,8 @@ def _without_two_fifths(ledger: Path, target: Path) -> Path:
 def test_implausible_figures_confirmed_by_the_user_are_recorded_on_the_snapshot(
     tmp_path, ledger_file, monkeypatch
 ):
-    from flows.monthly_close import monthly_close
-    from tasks.common import StepFailed
+    from nrr.flows.monthly_close import monthly_close
+    from nrr.tasks.common import StepFailed
 
     data = tmp_path / "data"
     monthly_close(month="2024-10", ledger=str(ledger_file), data_dir=str(data), notify=False)

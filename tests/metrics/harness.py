@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from metrics.engine import KNOWN_LEDGER_COLUMNS as LEDGER_COLUMNS
-from metrics.engine import BuildResult, Engine, EngineParams
+from nrr.metrics.engine import KNOWN_LEDGER_COLUMNS as LEDGER_COLUMNS
+from nrr.metrics.engine import BuildResult, Engine, EngineParams
 from nrr.sources.fx import load_fx_rates
 from nrr.sources.ledger import load_ledger_arrow
 

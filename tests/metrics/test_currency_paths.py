@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from metrics.engine import Engine, EngineParams
+from nrr.metrics.engine import Engine, EngineParams
+from nrr.sandbox.ledger_generator import generate_ledger
 from nrr.sources.fx import load_fx_rates
 from nrr.sources.ledger import load_ledger_arrow
-from sandbox.ledger_generator import generate_ledger
 
 AS_OF = date(2023, 12, 1)
 # Rows compared: every figure that does not name the currency itself.

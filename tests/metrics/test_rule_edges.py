@@ -14,8 +14,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from nrr.errors import BridgeError
+from nrr.metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
 from tests.metrics.harness import movements, run_engine, window_row
 
 # ---------------------------------------------------------------------------------------
@@ -344,3 +344,24 @@ def test_short_windows_are_banded_on_their_yearly_pace():
     row = window_row(con, date(2024, 4, 1), 3)
     assert row["grr"] == pytest.approx(0.97)
     assert (row["grr_band"], row["benchmark_band"]) == ("good", "problematic")
+
+
+# ---------------------------------------------------------------------------------------
+# segments: a customer paying on several lines is in the segment of its largest
+
+
+@pytest.mark.parametrize(
+    ("basic", "pro", "plan"),
+    [(30, 70, "pro"), (70, 30, "basic"), (50, 50, "pro")],  # a tie: the later value, always
+)
+def test_a_customer_with_several_lines_is_in_the_segment_of_its_largest(basic, pro, plan):
+    rows = [
+        {"customer_id": "c", "start_date": "2024-01-01", "mrr": basic, "plan": "basic"},
+        {"customer_id": "c", "start_date": "2024-01-01", "mrr": pro, "plan": "pro"},
+    ]
+    con, _ = run_engine(rows, date(2024, 3, 1), dimensions=("plan",))
+    plans = con.execute("select distinct plan from customer_mrr_monthly").fetchall()
+    assert plans == [(plan,)]
+    row = window_row(con, date(2024, 3, 1), 1, "plan", plan)
+    assert (row["cohort_customers"], row["start_mrr"]) == (1, 100.0)
+    assert con.execute("select plan from mrr_movements").fetchall() == [(plan,)]

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from metrics.engine import Engine
 from nrr.errors import BridgeError, FxRateError, NrrError
+from nrr.metrics.engine import Engine
 from tests.metrics.harness import movements, mrr_by_month, run_engine, window_row
 
 

@@ -5,7 +5,6 @@ validates, in an engine figure or in one member's value, blocks the close on its
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expectations.catalog import render_audit
-from expectations.gates import validate_outputs
-from metrics.engine import EngineParams
-from metrics.twin import create_twin
-from nrr.compute import compute_close_files, open_marts
+from nrr.compute import compute_close_staged, discard_staged_marts, staged_marts
+from nrr.expectations.catalog import render_audit
+from nrr.expectations.gates import validate_outputs
+from nrr.metrics.engine import EngineParams
+from nrr.metrics.twin import create_twin
 from nrr.settings import Settings
 from tests.metrics.harness import run_engine
 
@@ -179,58 +178,54 @@ def _settings(data_dir: Path, rates: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory) -> tuple[Settings, Path]:
-    """The close's compute, staged as Parquet marts (what validate-outputs reads)."""
+def inputs(tmp_path_factory) -> tuple[Settings, Path]:
+    """The close's ledger and rates."""
     root = tmp_path_factory.mktemp("twin-close")
     ledger = root / "ledger.csv"
     ledger.write_text("\n".join(LEDGER_ROWS) + "\n")
     rates = root / "rates.csv"
     rates.write_text("\n".join(RATES) + "\n")
-    settings = _settings(root / "data", rates)
-    compute_close_files(settings, AS_OF, ledger, root / "run")
-    return settings, root / "run" / "marts"
+    return _settings(root / "data", rates), ledger
 
 
-def _validate(settings: Settings, marts: Path):
-    con = open_marts(marts)
+def _validate(settings: Settings, ledger: Path, run_dir: Path, plant: str = ""):
+    """The close's compute, its marts in memory (what validate-outputs reads), the
+    statement `plant` run on them first."""
+    compute_close_staged(settings, AS_OF, ledger, run_dir)
     try:
+        con = staged_marts(run_dir)
+        if plant:
+            con.execute(plant)
         return validate_outputs(con, settings, as_of=AS_OF, previous=None)
     finally:
-        con.close()
+        discard_staged_marts(run_dir)
 
 
-def test_clean_close_passes_every_twin_audit(staged):
-    settings, marts = staged
-    report = _validate(settings, marts)
+def test_clean_close_passes_every_twin_audit(inputs, tmp_path):
+    report = _validate(*inputs, tmp_path / "run")
     ran = {o.audit: o.success for o in report.results if o.audit in TWIN_AUDITS}
     assert ran == dict.fromkeys(TWIN_AUDITS, True)
     assert report.passed
 
 
 @pytest.mark.parametrize("plant", list(PLANTS))
-def test_a_planted_difference_blocks_the_close_on_its_audit(staged, tmp_path, plant):
-    settings, clean = staged
+def test_a_planted_difference_blocks_the_close_on_its_audit(inputs, tmp_path, plant):
+    settings, ledger = inputs
     table, change, column, audit = PLANTS[plant]
-    marts = tmp_path / "marts"
-    shutil.copytree(clean, marts)
-    target = marts / f"{table}.parquet"
     value, condition = change.split(" where ")
-    planted = tmp_path / "planted.parquet"
-    con = duckdb.connect()
+    run_dir = tmp_path / "run"
+    compute_close_staged(settings, AS_OF, ledger, run_dir)
     try:
-        changed = con.execute(
-            f"select count(*) from read_parquet('{target}') where {condition}"
-        ).fetchall()[0][0]
-        assert changed >= 1, "the plant must change a row"
-        con.execute(
-            f"""copy (select * replace (case when {condition} then {value} else {column} end
-                                        as {column})
-                      from read_parquet('{target}')) to '{planted}' (format parquet)"""
+        changed = (
+            staged_marts(run_dir)
+            .execute(f"select count(*) from {table} where {condition}")
+            .fetchall()[0][0]
         )
     finally:
-        con.close()
-    planted.replace(target)
-    report = _validate(settings, marts)
+        discard_staged_marts(run_dir)
+    assert changed >= 1, "the plant must change a row"
+    report = _validate(settings, ledger, run_dir,
+                       f"update {table} set {column} = {value} where {condition}")  # fmt: skip
     blocking = {o.audit for o in report.blocking}
     assert audit in blocking
     assert not report.passed

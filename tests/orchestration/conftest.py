@@ -23,9 +23,9 @@ import pytest
 from nrr.demo import month_shift
 from nrr.ephemeral import free_port, wait_healthy
 from nrr.errors import NrrError
-from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import serve
+from nrr.sandbox.slack_server import DEFAULT_TOKEN, SlackServer
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import serve
 
 BIN = Path(sys.executable).parent
 API_KEY = "sk_test_orchestration_secret"

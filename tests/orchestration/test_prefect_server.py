@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from nrr.demo import month_shift
-from sandbox.slack_server import DEFAULT_TOKEN
+from nrr.sandbox.slack_server import DEFAULT_TOKEN
 from tests.orchestration.conftest import (
     API_KEY,
     CHANNEL,
@@ -100,9 +100,9 @@ def test_deploy_then_the_scheduler_creates_runs_at_the_configured_cron(prefect_s
         assert deployment["work_pool_name"] == POOL
         assert deployment["path"] is None and deployment["pull_steps"] == []
         assert deployment["entrypoint"] in {
-            "flows.monthly_close.monthly_close",
-            "flows.backfill.backfill",
-            "flows.extract.extract",
+            "nrr.flows.monthly_close.monthly_close",
+            "nrr.flows.backfill.backfill",
+            "nrr.flows.extract.extract",
         }
         assert deployment["job_variables"] == {"env": {"NRR_ENVIRONMENT": "local"}}
         assert API_KEY not in json.dumps(deployment) and DEFAULT_TOKEN not in json.dumps(deployment)
@@ -303,7 +303,7 @@ def test_nrr_extract_waits_for_the_lake_held_by_another_run(prefect_server, serv
     from prefect.concurrency.sync import concurrency
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.limits import exclusive, lake_limit
+    from nrr.flows.limits import exclusive, lake_limit
     from nrr.settings import Settings
 
     server = prefect_server

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 import stripe
 
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import StripeServer, serve
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import StripeServer, serve
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
 
 MONTHS = {"month": 1.0, "year": 12.0, "week": 12.0 / 52.0, "day": 12.0 / 365.0}
 
@@ -56,9 +56,21 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
     segments: dict[str, list[list[Any]]] = defaultdict(list)
     prorations = []
     invoices = sorted(account.invoices, key=lambda i: (i.created, i.id))
+    unpaid_from: dict[str, int] = {}  # unpaid subscription -> start of its first unpaid period
     for record in invoices:
         invoice = render.invoice(record)
-        if invoice["status"] == "void":
+        if invoice["status"] in ("void", "uncollectible"):
+            continue
+        sub_id = (invoice["parent"] or {}).get("subscription_details", {}).get("subscription")
+        if invoice["status"] == "open" and sub_id and subs[sub_id]["status"] == "unpaid":
+            # an unpaid invoice bills nothing; its licensed period starts the unpaid stretch
+            starts = [
+                line.period_start
+                for line in record.lines
+                if line.kind == "subscription" and line.price.usage_type == "licensed"
+            ]
+            if starts:
+                unpaid_from[sub_id] = min(unpaid_from.get(sub_id, min(starts)), min(starts))
             continue
         for line in (render.invoice_line(x) for x in record.lines):
             parent = line["parent"]
@@ -119,12 +131,15 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
                 False,
             ]
         )
+    _add_provisional_usage(segments, subs)
     months, bounds = account.month_bounds()
     fx = _fx(account)
     out: dict[tuple[str, date], float] = defaultdict(float)
     for sub_id, sub_segments in segments.items():
         sub = subs[sub_id]
         ended = sub["ended_at"]
+        if sub_id in unpaid_from:
+            ended = unpaid_from[sub_id]
         for start, end, cents, *_ in sub_segments:
             if ended is not None:
                 end = min(end, ended)
@@ -133,6 +148,25 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
                     rate = fx.get((sub["currency"], months[k]), 1.0)
                     out[(sub["customer"], months[k])] += cents / 100.0 * rate
     return {key: value for key, value in out.items() if value > 1e-9}
+
+
+def _add_provisional_usage(segments: dict[str, list[list[Any]]], subs: dict[str, Any]) -> None:
+    """A running subscription's usage not invoiced yet carries its last usage line's amount:
+    from the current period's start (where the last usage line ended) until it ends."""
+    for sub_id, sub_segments in segments.items():
+        sub = subs[sub_id]
+        if sub["status"] not in ("active", "past_due", "trialing") or sub["pause_collection"]:
+            continue
+        for item in sub["items"]["data"]:
+            if item["price"]["recurring"]["usage_type"] != "metered":
+                continue
+            usage = [seg for seg in sub_segments if seg[5] and seg[3] == item["id"]]
+            if not usage:
+                continue
+            last = max(usage, key=lambda seg: seg[1])
+            if last[1] == item["current_period_start"]:
+                end = sub["cancel_at"] if sub["cancel_at"] is not None else 2**62
+                sub_segments.append([last[1], end, last[2], item["id"], None, True])
 
 
 def _fx(account: Account) -> dict[tuple[str, date], float]:

@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.records import Event
-from sandbox.stripe_server import StripeServer
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account.records import Event
+from nrr.sandbox.stripe_server import StripeServer
 from tests.sandbox.stripe_definitions import object_errors, request_errors
 
 

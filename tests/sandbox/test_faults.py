@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 import stripe
 
-from sandbox.stripe_generator import generate_account
-from sandbox.stripe_server import Fault, Faults, StripeServer, serve
+from nrr.sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_server import Fault, Faults, StripeServer, serve
 
 
 @pytest.fixture(scope="module")

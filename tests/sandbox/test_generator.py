@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_account.clock import months_per_period
-from sandbox.stripe_generator import generate_account
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_account.clock import months_per_period
+from nrr.sandbox.stripe_generator import generate_account
 from tests.sandbox.reference_mrr import reference_mrr
 
 
@@ -199,10 +199,12 @@ def test_involuntary_churn_is_marked_as_such(account: Account) -> None:
         reason = sub.cancellation_details["reason"]
         if only[sub.customer] != 1 or reason is None or sub.status != "canceled":
             continue
-        churns = [kind for (customer, _), kind in kinds.items() if customer == sub.customer]
+        churns = [kind for (customer, _), kind in sorted(kinds.items()) if customer == sub.customer]
         if churns:
+            # the last churn is the ending; an earlier one can only be a paused collection
             expected = "involuntary" if reason == "payment_failed" else "voluntary"
-            assert churns == [expected]
+            assert churns[-1] == expected
+            assert set(churns[:-1]) <= {"voluntary"}
             checked += 1
     assert checked > 50
 

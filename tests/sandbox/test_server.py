@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 import stripe
 
-from sandbox.stripe_account import render
-from sandbox.stripe_account.account import Account
-from sandbox.stripe_server import StripeServer
+from nrr.sandbox.stripe_account import render
+from nrr.sandbox.stripe_account.account import Account
+from nrr.sandbox.stripe_server import StripeServer
 
 
 def _raw(
@@ -224,7 +224,7 @@ def test_a_wrong_key_is_a_401_with_stripes_message(server: StripeServer) -> None
 
 
 def test_a_restricted_key_without_the_scope_gets_a_403(served_account: Account) -> None:
-    from sandbox.stripe_server import serve
+    from nrr.sandbox.stripe_server import serve
 
     keys = {"rk_test_customers_only": {"rak_customer_read"}}
     with serve(served_account, restricted_keys=keys) as server:
@@ -259,7 +259,7 @@ def test_the_command_line_generates_and_serves(tmp_path) -> None:
         [
             sys.executable,
             "-m",
-            "sandbox.stripe_server",
+            "nrr.sandbox.stripe_server",
             "--customers",
             "20",
             "--months",

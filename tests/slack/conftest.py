@@ -10,11 +10,11 @@ import duckdb
 import pytest
 
 from nrr.compute import compute
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
+from nrr.sandbox.slack_server import SlackServer
 from nrr.settings import Settings
 from nrr.slack.service import build_close_summary
 from nrr.slack.summary import CloseSummary
-from sandbox.ledger_generator import generate_ledger, write_ledger
-from sandbox.slack_server import SlackServer
 from tests.slack.helpers import PERIOD, make_settings
 
 

@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from nrr.reporting.figures import Figures, WindowFigure
+from nrr.sandbox.slack_server import DEFAULT_TOKEN, SlackServer
 from nrr.settings import Settings
 from nrr.slack.summary import CloseSummary, Restatement
-from sandbox.slack_server import DEFAULT_TOKEN, SlackServer
 
 PERIOD = date(2024, 6, 1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from nrr.reporting.charts import HEATMAP_SIZE, TREND_SIZE
+from nrr.sandbox.slack_server import SlackServer
 from nrr.slack.service import notify_close, retry_pending
 from nrr.slack.state import STATE_FILE, DeliveryState
-from sandbox.slack_server import SlackServer
 from tests.slack.helpers import bot_settings, png_size
 
 SUMMARY_KEY = "2024-06/summary/v1"

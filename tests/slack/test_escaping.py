@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nrr.compute import compute
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 from nrr.slack.escape import code, mrkdwn, plain
 from nrr.slack.service import build_close_summary, notify_close
 from nrr.slack.summary import BlockedFailure, Restatement
 from nrr.warehouse import read_warehouse
-from sandbox.ledger_generator import generate_ledger, write_ledger
 from tests.slack.helpers import PERIOD, bot_settings, make_settings
 
 HOSTILE = [

@@ -13,10 +13,10 @@ import pytest
 
 from nrr.compute import compute_month
 from nrr.errors import NrrError
+from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
 from nrr.settings import Settings
 from nrr.snapshots.plausibility import ImplausibleClose
 from nrr.snapshots.store import publish_staged_month
-from sandbox.ledger_generator import generate_ledger, write_ledger
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 OCT, NOV = date(2024, 10, 1), date(2024, 11, 1)

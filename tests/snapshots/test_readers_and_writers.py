@@ -13,9 +13,9 @@ import pytest
 
 from nrr.compute import compute_month
 from nrr.errors import NrrError
+from nrr.followups import pending_followups
 from nrr.locking import warehouse_lock
 from nrr.settings import Settings
-from nrr.snapshots.followups import pending_followups
 from nrr.snapshots.month_figures import read_meta
 from nrr.snapshots.plausibility import check_staged
 from nrr.snapshots.store import latest_stats, publish_staged_month, published_fingerprints

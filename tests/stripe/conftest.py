@@ -11,12 +11,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from nrr.sandbox.stripe_generator import Account, generate_account
+from nrr.sandbox.stripe_server import StripeServer, serve
 from nrr.settings import Settings
 from nrr.stripe_source.client import StripeApi
 from nrr.stripe_source.datasets import ALL
 from nrr.stripe_source.lake import dataset_path, stripe_root
-from sandbox.stripe_generator import Account, generate_account
-from sandbox.stripe_server import StripeServer, serve
 
 API_KEY = "sk_test_local"
 

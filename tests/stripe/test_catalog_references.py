@@ -9,10 +9,10 @@ import duckdb
 import pyarrow.parquet as pq
 import stripe
 
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.lake import dataset_path, stripe_root
 from nrr.stripe_source.ledger import ledger_from_lake
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import API_KEY, small_account, stripe_settings
 
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from sandbox.stripe_server import serve
+from nrr.sandbox.stripe_server import serve
 from tests.stripe.conftest import API_KEY
 
 NRR = [sys.executable, "-m", "nrr.cli"]

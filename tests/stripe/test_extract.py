@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from nrr.errors import NrrError
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import check_access, extract
 from nrr.stripe_source.lake import dataset_path, stripe_root
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import lake_fingerprint, stripe_settings
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from nrr.errors import NrrError
+from nrr.sandbox.stripe_server import Fault, Faults, serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.state import StateStore
-from sandbox.stripe_server import Fault, Faults, serve
 from tests.stripe.conftest import API_KEY, lake_rows, stripe_settings
 
 

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from nrr.compute import compute
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import small_account, stripe_settings
 
 

@@ -3,9 +3,9 @@ lake a full re-extraction would give."""
 
 from __future__ import annotations
 
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.ledger import ledger_from_lake
-from sandbox.stripe_server import serve
 from tests.stripe.conftest import lake_rows, small_account, stripe_settings
 
 

@@ -293,7 +293,21 @@ def test_metered_usage_counts_in_the_service_period_it_bills_for():
     )
     table = ledger(customers=[cust], prices=[api], subscriptions=[sub], invoices=[inv])
     assert mrr_at(table, "2025-01") == 345.67
-    assert mrr_at(table, "2025-02") == 0  # February's usage is not billed yet: not guessed
+    # February's usage is not invoiced yet: the last invoiced usage carries on (provisional,
+    # metrics.md 1.1), so a running usage customer is not churned by a missing invoice
+    assert mrr_at(table, "2025-02") == 345.67
+    ended = subscription(
+        cust, [(api, None)], status="canceled", ended_at=ts("2025-02-01"), reason="x"
+    )
+    final = invoice(
+        cust,
+        [line(ended, api, ts("2025-01-01"), ts("2025-02-01"), amount=34_567, quantity=34_567)],
+        sub=ended,
+        created=ts("2025-02-01"),
+    )
+    table = ledger(customers=[cust], prices=[api], subscriptions=[ended], invoices=[final])
+    assert mrr_at(table, "2025-01") == 345.67
+    assert mrr_at(table, "2025-02") == 0  # ended: nothing more to invoice
 
 
 def test_trials_are_zero_and_one_off_charges_are_excluded():
@@ -314,7 +328,8 @@ def test_trials_are_zero_and_one_off_charges_are_excluded():
     assert [(r["start_date"], float(r["mrr"])) for r in rows(table)] == [(date(2025, 1, 15), 100.0)]
 
 
-def test_void_invoices_never_count_and_uncollectible_ones_count_until_the_end():
+def test_void_and_uncollectible_invoices_never_count():
+    """metrics.md 1.1: invoices marked uncollectible count like void: not revenue."""
     cust = customer()
     pr = price(PRO, 10_000)
     sub = subscription(
@@ -327,11 +342,11 @@ def test_void_invoices_never_count_and_uncollectible_ones_count_until_the_end():
         invoice(cust, [line(sub, pr, mar, apr)], sub=sub, status="void"),
     ]
     table = ledger(customers=[cust], prices=[pr], subscriptions=[sub], invoices=invoices)
-    assert [mrr_at(table, m) for m in ("2025-01", "2025-02", "2025-03")] == [100, 100, 0]
+    assert [mrr_at(table, m) for m in ("2025-01", "2025-02", "2025-03")] == [100, 0, 0]
     last = max(rows(table), key=lambda r: r["start_date"])
-    assert last["end_date"] == date(2025, 3, 1)
-    # every row of the subscription says how it ended: whichever is the last to count
-    assert {r["churn_kind"] for r in rows(table)} == {"involuntary"}
+    assert last["end_date"] == date(2025, 2, 1)
+    # the subscription's last revenue says how it ended (the engine reads it there)
+    assert last["churn_kind"] == "involuntary"
 
 
 def test_cancel_at_period_end_counts_until_the_period_really_ends():

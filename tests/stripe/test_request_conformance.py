@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from sandbox.stripe_server import serve
 from tests.sandbox.stripe_definitions import request_errors
 from tests.stripe.conftest import small_account, stripe_settings
 

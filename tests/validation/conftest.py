@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from nrr.compute import compute
+from nrr.sandbox.ledger_generator import generate_ledger
 from nrr.settings import Settings
-from sandbox.ledger_generator import generate_ledger
 
 AS_OF = date(2023, 12, 1)  # the generated ledger covers 2022-01 .. 2023-12
 FX = {"eur": 1.1}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-from expectations.gates import validate_inputs
+from nrr.expectations.gates import validate_inputs
 from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 PAYLOADS = ("<img src=x onerror=alert(8)>", "<script>alert(9)</script>")

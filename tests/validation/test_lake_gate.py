@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import NrrError
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from nrr.settings import Settings
 
 AS_OF = date(2024, 2, 1)  # the account lives 2023-01 .. 2024-02 (its clock: 2024-03-01)
@@ -24,9 +24,9 @@ AS_OF = date(2024, 2, 1)  # the account lives 2023-01 .. 2024-02 (its clock: 202
 @pytest.fixture(scope="session")
 def extracted_lake(tmp_path_factory) -> Path:
     """A data dir whose lake/stripe was filled by `extract` from the local Stripe server."""
+    from nrr.sandbox.stripe_generator import generate_account
+    from nrr.sandbox.stripe_server import serve
     from nrr.stripe_source.extract import extract
-    from sandbox.stripe_generator import generate_account
-    from sandbox.stripe_server import serve
 
     account = generate_account(60, 14, first_month=date(2023, 1, 1), seed=1)
     data_dir = tmp_path_factory.mktemp("lake")

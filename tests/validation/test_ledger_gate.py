@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations.gates import validate_inputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import LedgerError, NrrError
+from nrr.expectations.gates import validate_inputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 # (description of the expectation that must fail, severity, the planted row)
@@ -144,18 +144,48 @@ def test_only_planted_defects_fail(defect_report):
     }
 
 
-def test_results_are_the_same_in_small_batches(tmp_path, defects, defect_report):
+def test_duckdb_figures_give_the_verdicts_of_gx_pandas_engine(defects, defect_report):
+    """The gate computes each check's figures in one DuckDB pass; GX's own pandas engine,
+    validating the same staged rows, must reach the same verdicts and counts."""
+    import duckdb
+    import great_expectations as gx
+
+    from nrr.expectations.catalog import load_suite
+    from nrr.expectations.gates import CloseWindow, _parameters
+    from nrr.expectations.gx_runner import _gx_config
+    from nrr.expectations.ledger_input import stage_ledger
+
     path, _ = defects
-    small = validate_inputs(
-        make_settings(tmp_path), as_of=AS_OF, ledger_path=path, previous=None, batch_rows=97
+    settings = make_settings(path.parent)
+    con = duckdb.connect()
+    stage_ledger(con, path, settings.reporting_currency)
+    frame = con.sql("select * from ledger").df()
+    con.close()
+    window = CloseWindow.for_month(AS_OF, settings.timezone)
+    suite = load_suite("ledger", _parameters(settings, window, "ledger", None))
+    direct = [spec for spec in suite.expectations if spec.audit is None]
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("pandas")
+        .add_dataframe_asset("ledger")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
     )
-    assert small.row_counts == defect_report.row_counts
-    assert [
-        (o.description, o.success, o.unexpected_count, o.element_count) for o in small.results
-    ] == [
-        (o.description, o.success, o.unexpected_count, o.element_count)
+    by_pandas = {}
+    for spec in direct:
+        result = batch.validate(_gx_config(spec), result_format={"result_format": "SUMMARY"})
+        by_pandas[spec.description] = (
+            result.success,
+            result.result.get("unexpected_count"),
+            result.result.get("element_count"),
+        )
+    by_duckdb = {
+        o.description: (o.success, o.unexpected_count, o.element_count)
         for o in defect_report.results
-    ]
+        if o.audit is None and o.description in by_pandas
+    }
+    assert by_duckdb == by_pandas
+    assert any(not success for success, _, _ in by_pandas.values())
 
 
 def test_sixty_percent_drop_in_rows_is_critical(tmp_path, clean_ledger, clean_report):
@@ -228,3 +258,32 @@ def test_missing_ledger_and_missing_columns_are_clear_errors(tmp_path):
     pq.write_table(pa.table({"customer_id": ["a"], "mrr": [1.0]}), parquet)
     with pytest.raises(LedgerError, match=r"partial\.parquet lacks the required column"):
         validate_inputs(make_settings(tmp_path), as_of=AS_OF, ledger_path=parquet, previous=None)
+
+
+def test_typed_parquet_ledger_fails_the_same_checks_on_the_same_rows(tmp_path):
+    """A Parquet ledger's own dates and amounts are checked without a round trip through
+    text: its defects fail the same expectations, naming the same file rows."""
+    rows = clean_rows()
+    template = dict.fromkeys(rows[0], "")
+    typed_defects = [d for d in DEFECTS if d[0] in (
+        "mrr is not negative", "end_date is not before start_date",
+        "no period starts after the closed month (future rows are not counted)",
+        "currency is an ISO 4217 code")]  # fmt: skip
+    planted = [{**template, **row} for _, _, row in typed_defects]
+    table = pa.Table.from_pylist(rows + planted)
+    typed = table.set_column(
+        table.schema.get_field_index("mrr"), "mrr", table["mrr"].cast(pa.float64())
+    )
+    for column in ("start_date", "end_date"):
+        values = [None if v == "" else v for v in typed[column].to_pylist()]
+        typed = typed.set_column(
+            typed.schema.get_field_index(column), column, pa.array(values).cast(pa.date32())
+        )
+    path = tmp_path / "ledger.parquet"
+    pq.write_table(typed, path)
+    report = validate_inputs(make_settings(tmp_path), as_of=AS_OF, ledger_path=path, previous=None)
+    assert {o.description for o in report.results if not o.success} == {d[0] for d in typed_defects}
+    for index, (description, severity, _) in enumerate(typed_defects):
+        found = outcome(report, description)
+        assert found.severity is severity and found.unexpected_count == 1
+        assert found.examples[0]["_row"] == len(rows) + 1 + index

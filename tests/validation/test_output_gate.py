@@ -6,9 +6,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from expectations.gates import validate_outputs
-from expectations.report import CloseStats, Severity, ValidationReport
 from nrr.errors import NrrError
+from nrr.expectations.gates import validate_outputs
+from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from nrr.warehouse import read_warehouse
 from tests.validation.conftest import AS_OF, copy_warehouse
 
@@ -72,8 +72,7 @@ WINDOWS_TWIN = (
     "(the contract read literally) to the cent"
 )
 WINDOW_MEMBERS_TWIN = (
-    "retention_windows: every window member's start, end and reactivated MRR equal the "
-    "twin's, in every segment"
+    "retention_windows: every window member's start, end and reactivated MRR equal the twin's"
 )
 COHORTS_TWIN = (
     "cohort_retention: every cohort cell equals the plain SQL twin's "
@@ -203,26 +202,36 @@ def test_missing_table_is_a_clear_error(warehouse_copy):
         run(settings)
 
 
-def test_staged_marts_as_views_over_parquet_are_validated(tmp_path, clean_warehouse):
-    """The close validates marts staged as Parquet before they reach the warehouse."""
-    from nrr.compute import open_marts
+def test_marts_computed_in_memory_are_validated_there_then_loaded_once(tmp_path, clean_ledger):
+    """The close validates its marts in the compute's in-memory DuckDB: nothing reaches the
+    warehouse before the gate, a load copies them in, a discarded run leaves it as it was."""
+    from nrr.compute import (
+        compute_close_staged,
+        discard_staged_marts,
+        load_staged_marts,
+        staged_marts,
+    )
     from tests.validation.conftest import make_settings
 
-    marts = tmp_path / "marts"
-    marts.mkdir()
-    con = duckdb.connect(str(clean_warehouse), read_only=True)
+    settings = make_settings(tmp_path / "data")
+    compute_close_staged(settings, AS_OF, clean_ledger, tmp_path / "run1")
+    assert not settings.warehouse_path.exists()
+    report = validate_outputs(staged_marts(tmp_path / "run1"), settings, as_of=AS_OF,
+                              previous=None)  # fmt: skip
+    assert failed(report) == {} and report.total_mrr > 0
+    loaded = load_staged_marts(settings, tmp_path / "run1")
+    assert {"customer_mrr_monthly", "customer_mrr_facts", "mrr_bridge"} <= set(loaded)
+    with pytest.raises(NrrError, match="no computed marts"):
+        staged_marts(tmp_path / "run1")
+    assert closing_mrr(settings) == pytest.approx(report.total_mrr)
+    con = read_warehouse(settings)
     try:
-        for table in ("customer_mrr_monthly", "mrr_movements", "mrr_bridge",
-                      "retention_windows", "cohort_retention", "customer_cohorts",
-                      "customer_mrr_facts", "mrr_movement_facts",
-                      "retention_window_members", "cohort_retention_members"):  # fmt: skip
-            con.execute(f"copy {table} to '{marts / table}.parquet' (format parquet)")
+        rows = con.execute("select count(*) from customer_mrr_monthly").fetchone()[0]
     finally:
         con.close()
-    staged = open_marts(marts)
-    try:
-        report = validate_outputs(staged, make_settings(tmp_path / "data"), as_of=AS_OF,
-                                  previous=None)  # fmt: skip
-    finally:
-        staged.close()
-    assert failed(report) == {} and report.total_mrr > 0
+    assert rows == report.row_counts["customer_mrr_monthly"]
+
+    before = settings.warehouse_path.read_bytes()
+    compute_close_staged(settings, AS_OF, clean_ledger, tmp_path / "run2")
+    discard_staged_marts(tmp_path / "run2")  # e.g. the output gate blocked the close
+    assert settings.warehouse_path.read_bytes() == before

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from expectations.history import latest_close_stats
-from expectations.report import CloseStats, ExpectationOutcome, Severity, ValidationReport
+from nrr.expectations.history import latest_close_stats
+from nrr.expectations.report import CloseStats, ExpectationOutcome, Severity, ValidationReport
 
 
 def outcome(severity: Severity, success: bool) -> ExpectationOutcome:

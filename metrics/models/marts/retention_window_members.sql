@@ -20,38 +20,37 @@ windows as (
     from facts
 ),
 
--- the company and each dimension the member is counted in, with its segment at m0
-counted as (
+-- each member with its customer id and its segment texts as of m0
+named as (
     select
         windows.*,
         customers.customer_id,
-        unnest([
-            {'dimension': 'all', 'segment': 'all'},
-            {'dimension': 'acv_band', 'segment': windows.acv_band},
-            {%- for dim in dimensions %}
-            {'dimension': {{ literal(dim) }}, 'segment': coalesce(segments.{{ q(dim) }}, '(none)')},
-            {%- endfor %}
-        ]) as counted_in
+        {%- for dim in dimensions %}
+        coalesce(segments.{{ q(dim) }}, '(none)') as {{ q("segment_" ~ dim) }},
+        {%- endfor %}
+        parameters.reactivation_policy
     from windows
     inner join customer_cohorts as customers on windows.customer_key = customers.customer_key
     inner join customer_segments as segments on windows.segment_key = segments.segment_key
+    cross join (select {{ literal(reactivation_policy) }} as reactivation_policy) as parameters
 ),
 
+{%- set columns = "as_of, window_months, customer_id, start_mrr, paid_end_mrr, end_mrr,
+    fate = 'returned' as reactivated, reactivated_mrr, reactivation_policy" %}
+
+-- the company and each dimension the member is counted in (one branch each: a query for
+-- one dimension reads only its branch)
 final as (
-    select
-        counted.as_of,
-        counted.window_months,
-        counted.counted_in.dimension as dimension,
-        counted.counted_in.segment as segment,
-        counted.customer_id,
-        counted.start_mrr,
-        counted.paid_end_mrr,
-        counted.end_mrr,
-        counted.fate = 'returned' as reactivated,
-        counted.reactivated_mrr,
-        parameters.reactivation_policy
-    from counted
-    cross join (select {{ literal(reactivation_policy) }} as reactivation_policy) as parameters
+    select 'all' as dimension, 'all' as segment, {{ columns }} from named
+    union all
+    select 'acv_band', acv_band, {{ columns }} from named
+    {%- for dim in dimensions %}
+    union all
+    select {{ literal(dim) }}, {{ q("segment_" ~ dim) }}, {{ columns }} from named
+    {%- endfor %}
 )
 
-select * from final
+select
+    as_of, window_months, dimension, segment, customer_id, start_mrr, paid_end_mrr, end_mrr,
+    reactivated, reactivated_mrr, reactivation_policy
+from final

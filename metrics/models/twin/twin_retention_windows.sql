@@ -1,8 +1,9 @@
--- Twin, metrics.md sections 3 and 4: every window's figures, summed member by member in
--- the segment each member had at m0 (a customer never moves between segments inside a
--- window), for the company and every dimension. NRR and GRR by their formulas.
+-- Twin, metrics.md sections 3 and 4: every window's figures, summed member by member, for
+-- the company and grouped by each member's segment as of m0 (its ACV band and each
+-- configured dimension). NRR and GRR by their formulas.
 
 {%- from "macros.sql" import retention_amounts, nrr, grr %}
+{%- set grouped = ["acv_band"] + dimensions | list %}
 
 -- each member's amounts (the contract's per-customer netting)
 with members as (
@@ -12,21 +13,23 @@ with members as (
     from twin_window_members
 ),
 
--- each member in every segment it had at m0
-counted as (
-    select members.*, segments.dimension, segments.segment
-    from members
-    inner join twin_customer_segments as segments
-        on segments.customer_id = members.customer_id and segments.month = members.start_month
-),
-
--- the sums per window and segment
+-- the sums per window: for the company, and per segment of each dimension
 summed as (
     select
         as_of,
         window_months,
-        dimension,
-        segment,
+        case
+            {%- for col in grouped %}
+            when grouping({{ q(col) }}) = 0 then {{ literal(col) }}
+            {%- endfor %}
+            else 'all'
+        end as dimension,
+        case
+            {%- for col in grouped %}
+            when grouping({{ q(col) }}) = 0 then {{ q(col) }}
+            {%- endfor %}
+            else 'all'
+        end as segment,
         count(*) as cohort_customers,
         sum(retained_customers) as retained_customers,
         sum(start_c) as start_mrr,
@@ -34,8 +37,13 @@ summed as (
         sum(contraction) as contraction,
         sum(churn) as churn,
         sum(reactivated_c) as reactivated_mrr
-    from counted
-    group by all
+    from members
+    group by grouping sets (
+        (as_of, window_months)
+        {%- for col in grouped %},
+        (as_of, window_months, {{ q(col) }})
+        {%- endfor %}
+    )
 ),
 
 -- every month has a company-level row per window, even with an empty cohort

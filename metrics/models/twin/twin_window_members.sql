@@ -19,6 +19,11 @@ cohort as (
         windows.*,
         starts.customer_id,
         starts.mrr as start_c,
+        -- its segments as of m0: a customer never moves between segments inside a window
+        starts.acv_band,
+        {%- for dim in dimensions %}
+        starts.{{ q(dim) }},
+        {%- endfor %}
         starts.paying_months as paying_months_at_start
     from windows
     inner join twin_customer_mrr as starts on starts.month = windows.start_month
@@ -60,6 +65,10 @@ final as (
         window_months,
         start_month,
         customer_id,
+        acv_band,
+        {%- for dim in dimensions %}
+        {{ q(dim) }},
+        {%- endfor %}
         start_c,
         paid_end_c,
         reactivated,

@@ -78,9 +78,9 @@ def mark_done(settings: Settings, snapshot_id: str) -> None:
 def complete(settings: Settings, followup: Followup) -> CompletedFollowup:
     """Write the version's HTML report and send its summary and alerts (once: the delivery
     state skips messages already delivered), then mark the follow-up done."""
-    from nrr.commands.notify import restatements
     from nrr.reporting.html import report_path, write_html_report
     from nrr.slack.service import build_close_summary, notify_close
+    from nrr.snapshots.restatement import read_restatements
     from nrr.warehouse import read_warehouse
 
     with warehouse_lock(settings):
@@ -92,7 +92,7 @@ def complete(settings: Settings, followup: Followup) -> CompletedFollowup:
                 followup.period,
                 snapshot_id=followup.snapshot_id,
                 snapshot_version=followup.version,
-                restatements=restatements(con, followup.snapshot_id, followup.period),
+                restatements=read_restatements(con, followup.snapshot_id, followup.period),
             )
         finally:
             con.close()
