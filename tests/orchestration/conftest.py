@@ -55,9 +55,15 @@ class PrefectServer:
         return base
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """One REST call; retried on 502/503 as Prefect's own client does (SQLite busy)."""
+        """One REST call; retried on 502/503 and timeouts, as Prefect's own client does (the
+        server's SQLite is slow to answer on a loaded machine)."""
         for attempt in range(8):
-            response = httpx.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+            try:
+                response = httpx.request(method, f"{self.url}{path}", timeout=60, **kwargs)
+            except httpx.TimeoutException:
+                if attempt == 7:
+                    raise
+                continue
             if response.status_code not in (502, 503):
                 break
             time.sleep(0.5 * (attempt + 1))
