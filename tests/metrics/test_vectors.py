@@ -96,7 +96,15 @@ def test_vector_4_annual_plan_is_100_in_each_of_its_12_months():
     # 120,000 cents on one invoice line for the year. The Stripe derivation normalises it
     # (interval 'year' -> / 12), and the engine counts the result month by month.
     from nrr.stripe_source.ledger import ledger_from_objects
-    from tests.stripe.objects import customer, invoice, line, price, product, subscription, ts
+    from tests.stripe_source.objects import (
+        customer,
+        invoice,
+        line,
+        price,
+        product,
+        subscription,
+        ts,
+    )
 
     plan = product("Annual")
     cust = customer("annual")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from nrr.sandbox.stripe_server import serve
-from tests.stripe.conftest import API_KEY
+from tests.stripe_source.conftest import API_KEY
 
 NRR = [sys.executable, "-m", "nrr.cli"]
 

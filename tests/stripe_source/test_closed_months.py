@@ -11,7 +11,7 @@ from nrr.compute import compute
 from nrr.sandbox.stripe_generator import generate_account
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from tests.stripe.conftest import stripe_settings
+from tests.stripe_source.conftest import stripe_settings
 
 
 def _mrr(settings) -> dict[tuple[str, date], float]:

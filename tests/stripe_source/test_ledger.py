@@ -13,7 +13,7 @@ import pytest
 
 from nrr.errors import NrrError
 from nrr.stripe_source.ledger import ledger_from_objects
-from tests.stripe.objects import customer, invoice, line, price, product, subscription, ts
+from tests.stripe_source.objects import customer, invoice, line, price, product, subscription, ts
 
 PRO = product("Pro")
 SEATS = product("Seats")

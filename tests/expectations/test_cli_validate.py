@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.validation.conftest import FX, clean_rows, write_csv
+from tests.expectations.conftest import FX, clean_rows, write_csv
 
 NRR = [sys.executable, "-m", "nrr.cli", "validate"]
 

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from nrr.expectations.gates import validate_inputs
-from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
+from tests.expectations.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 PAYLOADS = ("<img src=x onerror=alert(8)>", "<script>alert(9)</script>")
 

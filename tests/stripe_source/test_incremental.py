@@ -6,7 +6,7 @@ from __future__ import annotations
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.ledger import ledger_from_lake
-from tests.stripe.conftest import lake_rows, small_account, stripe_settings
+from tests.stripe_source.conftest import lake_rows, small_account, stripe_settings
 
 
 def test_a_monthly_run_fetches_the_changes_and_matches_a_full_re_extraction(tmp_path):

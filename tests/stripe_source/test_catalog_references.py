@@ -13,7 +13,7 @@ from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.lake import dataset_path, stripe_root
 from nrr.stripe_source.ledger import ledger_from_lake
-from tests.stripe.conftest import API_KEY, small_account, stripe_settings
+from tests.stripe_source.conftest import API_KEY, small_account, stripe_settings
 
 
 def _lake(settings, name: str) -> list[dict]:

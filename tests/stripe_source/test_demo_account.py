@@ -13,7 +13,7 @@ from nrr.sandbox.stripe_account import render
 from nrr.sandbox.stripe_account.records import Event
 from nrr.sandbox.stripe_generator import generate_account
 from tests.sandbox.stripe_definitions import object_errors
-from tests.stripe.truth_check import differences_from_truth
+from tests.stripe_source.truth_check import differences_from_truth
 
 
 def test_the_demo_sized_account_conforms_and_equals_its_truth(tmp_path):

@@ -8,7 +8,7 @@ from collections import Counter
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
 from tests.sandbox.stripe_definitions import request_errors
-from tests.stripe.conftest import small_account, stripe_settings
+from tests.stripe_source.conftest import small_account, stripe_settings
 
 
 def test_every_request_of_a_full_and_an_incremental_run_is_defined_by_stripe(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from nrr.stripe_source import ledger_rules as rules
 from nrr.stripe_source.ledger import ledger_from_objects
-from tests.stripe.objects import customer, invoice, line, price, product, subscription, ts
+from tests.stripe_source.objects import customer, invoice, line, price, product, subscription, ts
 
 TEN_OFF = {"id": "co_10", "object": "coupon", "percent_off": 10.0, "duration": "repeating"}
 FIVE_OFF = {"id": "co_5", "object": "coupon", "amount_off": 500, "currency": "usd",

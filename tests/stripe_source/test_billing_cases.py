@@ -15,7 +15,7 @@ import pytest
 
 from nrr.sandbox.stripe_account.account import Account
 from nrr.sandbox.stripe_generator import generate_account
-from tests.stripe.truth_check import differences_from_truth
+from tests.stripe_source.truth_check import differences_from_truth
 
 
 def _uncollectible(account: Account) -> bool:

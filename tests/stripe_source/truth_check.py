@@ -10,7 +10,7 @@ from nrr.compute import compute
 from nrr.sandbox.stripe_account.account import Account
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from tests.stripe.conftest import stripe_settings
+from tests.stripe_source.conftest import stripe_settings
 
 
 def differences_from_truth(account: Account, tmp_path: Path) -> dict[str, list[tuple]]:

@@ -10,7 +10,7 @@ from nrr.errors import NrrError
 from nrr.expectations.gates import validate_outputs
 from nrr.expectations.report import CloseStats, Severity, ValidationReport
 from nrr.warehouse import read_warehouse
-from tests.validation.conftest import AS_OF, copy_warehouse
+from tests.expectations.conftest import AS_OF, copy_warehouse
 
 
 def run(settings, previous=None) -> ValidationReport:
@@ -211,7 +211,7 @@ def test_marts_computed_in_memory_are_validated_there_then_loaded_once(tmp_path,
         load_staged_marts,
         staged_marts,
     )
-    from tests.validation.conftest import make_settings
+    from tests.expectations.conftest import make_settings
 
     settings = make_settings(tmp_path / "data")
     compute_close_staged(settings, AS_OF, clean_ledger, tmp_path / "run1")

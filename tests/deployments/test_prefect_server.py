@@ -26,7 +26,7 @@ import pytest
 
 from nrr.demo import month_shift
 from nrr.sandbox.slack_server import DEFAULT_TOKEN
-from tests.orchestration.conftest import (
+from tests.deployments.conftest import (
     API_KEY,
     CHANNEL,
     PrefectServer,

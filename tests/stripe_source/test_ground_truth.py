@@ -13,7 +13,7 @@ import pytest
 from nrr.compute import compute
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import extract
-from tests.stripe.conftest import small_account, stripe_settings
+from tests.stripe_source.conftest import small_account, stripe_settings
 
 
 @pytest.mark.slow  # a generated account served, extracted and computed, twice

@@ -14,7 +14,7 @@ import pytest
 from nrr.errors import LedgerError, NrrError
 from nrr.expectations.gates import validate_inputs
 from nrr.expectations.report import CloseStats, Severity, ValidationReport
-from tests.validation.conftest import AS_OF, clean_rows, make_settings, write_csv
+from tests.expectations.conftest import AS_OF, clean_rows, make_settings, write_csv
 
 # (description of the expectation that must fail, severity, the planted row)
 DEFECTS = [

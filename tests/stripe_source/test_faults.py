@@ -16,7 +16,7 @@ from nrr.errors import NrrError
 from nrr.sandbox.stripe_server import Fault, Faults, serve
 from nrr.stripe_source.extract import extract
 from nrr.stripe_source.state import StateStore
-from tests.stripe.conftest import API_KEY, lake_rows, stripe_settings
+from tests.stripe_source.conftest import API_KEY, lake_rows, stripe_settings
 
 
 @pytest.fixture(scope="module")

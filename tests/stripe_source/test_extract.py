@@ -11,7 +11,7 @@ from nrr.errors import NrrError
 from nrr.sandbox.stripe_server import serve
 from nrr.stripe_source.extract import check_access, extract
 from nrr.stripe_source.lake import dataset_path, stripe_root
-from tests.stripe.conftest import lake_fingerprint, stripe_settings
+from tests.stripe_source.conftest import lake_fingerprint, stripe_settings
 
 
 def committed_ids(settings, name: str) -> list[str]:
