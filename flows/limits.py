@@ -25,6 +25,10 @@ from nrr.errors import NrrError
 from nrr.settings import Settings
 from nrr.tasks.common import logger
 
+# the server frees a slot whose holder stopped renewing its lease (a crashed run) after this
+# long; a live holder renews it every 3/4 of it, and a failed renewal does not stop its work
+LEASE_SECONDS = 120.0
+
 
 def account_key(settings: Settings) -> str:
     """Which Stripe account a lake belongs to, without the key: a short hash of the key and
@@ -73,7 +77,9 @@ def exclusive(name: str, what: str, timeout: float) -> Iterator[None]:
     started = time.monotonic()
     acquired = False
     try:
-        with concurrency(name, occupy=1, timeout_seconds=timeout, strict=True):
+        with concurrency(name, occupy=1, timeout_seconds=timeout, strict=True,
+                         lease_duration=LEASE_SECONDS,
+                         raise_on_lease_renewal_failure=False):  # fmt: skip
             acquired = True
             if busy:
                 log.info("got %s after waiting %.0fs", what, time.monotonic() - started)

@@ -55,9 +55,16 @@ class PrefectServer:
         return base
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
-        """One REST call; retried on 502/503 as Prefect's own client does (SQLite busy)."""
+        """One REST call; retried on 502/503 and timeouts, as Prefect's own client does (the
+        server's SQLite is slow to answer on a loaded machine)."""
         for attempt in range(8):
-            response = httpx.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+            try:
+                response = httpx.request(method, f"{self.url}{path}", timeout=60, **kwargs)
+            except httpx.TimeoutException:
+                reads = method in ("GET", "DELETE") or path.endswith("/filter")
+                if attempt == 7 or not reads:  # never create a run twice
+                    raise
+                continue
             if response.status_code not in (502, 503):
                 break
             time.sleep(0.5 * (attempt + 1))
@@ -176,16 +183,16 @@ def services(tmp_path_factory) -> Iterator[Services]:
 
 def worker_env(server: PrefectServer, services: Services, **extra: str) -> dict[str, str]:
     """What a worker's machine provides: secrets and the data location (relative here)."""
-    return server.env(
-        NRR_DATA_DIR="data",
-        NRR_FX_RATES=str(services.fx_rates),
-        STRIPE_API_KEY=API_KEY,
-        STRIPE_API_BASE=services.stripe_url,
-        NRR_STRIPE_MAX_RPS="500",
-        NRR_STRIPE_PROCESSES="false",
-        SLACK_BOT_TOKEN=DEFAULT_TOKEN,
-        SLACK_CHANNEL=CHANNEL,
-        SLACK_API_BASE=services.slack.api_base,
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        **extra,
-    )
+    values = {
+        "NRR_DATA_DIR": "data",
+        "NRR_FX_RATES": str(services.fx_rates),
+        "STRIPE_API_KEY": API_KEY,
+        "STRIPE_API_BASE": services.stripe_url,
+        "NRR_STRIPE_MAX_RPS": "500",
+        "NRR_STRIPE_PROCESSES": "false",
+        "SLACK_BOT_TOKEN": DEFAULT_TOKEN,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_BASE": services.slack.api_base,
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    return server.env(**{**values, **extra})

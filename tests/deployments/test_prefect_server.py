@@ -307,9 +307,11 @@ def test_nrr_extract_waits_for_the_lake_held_by_another_run(prefect_server, serv
     from nrr.settings import Settings
 
     server = prefect_server
+    elsewhere = f"http://127.0.0.1:{free_port()}"  # an account of its own: its own limit
     name = lake_limit(Settings(_env_file=None, stripe_api_key=API_KEY,
-                               stripe_api_base=services.stripe_url))  # fmt: skip
-    env = worker_env(server, services, NRR_LOCK_TIMEOUT="3", COLUMNS="300")
+                               stripe_api_base=elsewhere))  # fmt: skip
+    env = worker_env(server, services, NRR_LOCK_TIMEOUT="3", COLUMNS="300",
+                     STRIPE_API_BASE=elsewhere)  # fmt: skip
     with temporary_settings({PREFECT_API_URL: server.url}):
         with exclusive(name, "the Stripe lake", 60):  # creates the limit, holds its slot
             result = server.nrr("extract", cwd=tmp_path, env=env)

@@ -67,3 +67,19 @@ def test_readme_close_with_relative_paths_and_the_default_data_dir(tmp_path, led
     assert "published 2024-06-v1" in result.output
     assert (tmp_path / "data" / "warehouse.duckdb").is_file()
     assert any((tmp_path / "data" / "validation").rglob("index.html"))
+
+
+def test_close_exits_3_and_says_so_when_slack_messages_stay_pending(tmp_path, ledger_file,
+                                                                     monkeypatch):  # fmt: skip
+    from nrr.ephemeral import free_port
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_CHANNEL", "C0FINANCE1")
+    monkeypatch.setenv("SLACK_API_BASE", f"http://127.0.0.1:{free_port()}/api/")  # nobody there
+    result = runner.invoke(app, ["close", "--month", "2024-08", "--ledger", str(ledger_file),
+                                 "--data-dir", str(tmp_path / "data")],
+                           env={"COLUMNS": "300"})  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "2024-08: published 2024-08-v1" in result.output
+    assert "Slack message(s) are not delivered" in result.output
+    assert "nrr notify --retry" in result.output
