@@ -129,6 +129,15 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         _release(exc)
         raise SystemExit(1) from None
+    except (PermissionError, NotADirectoryError) as exc:  # a path the user gave, unwritable
+        where = exc.filename or "a path"
+        err_console.print(
+            f"[red]error:[/red] cannot write {where}: {exc.strerror or type(exc).__name__} "
+            "(check --data-dir / NRR_DATA_DIR and its permissions)",
+            highlight=False,
+        )
+        _release(exc)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

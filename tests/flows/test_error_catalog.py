@@ -126,6 +126,11 @@ CASES = [
           "{tmp}/l.csv/data"],
          "the data directory <tmp>/l.csv/data is not writable",
          files={"l.csv": GOOD}),
+    Case("validate-unwritable", "`nrr validate` with a data directory that cannot be created",
+         ["validate", "--ledger", "{tmp}/l.csv", "--as-of", "2024-06", "--scope", "inputs",
+          "--data-dir", "{tmp}/l.csv/data"],
+         "cannot write <tmp>/l.csv/data/.duckdb_tmp: Not a directory",
+         files={"l.csv": GOOD}),
     # --- closes and backfills (Prefect flows) ----------------------------------------------
     Case("close-future-month", "`nrr close --month 2030-01`",
          ["close", "--month", "2030-01", "--ledger", "{ledger}", "--data-dir", "{data}"],

@@ -3,43 +3,61 @@
 -- is what it pays at m1 at m0's exchange rates, except that under `exclude` a member whose
 -- MRR was 0 at a month end inside the window has end_c = 0 and its payment is reactivated.
 
--- every window: each configured length ending at each month
-with windows as (
+-- each paying month m0 with what the customer pays n months later (nothing without a row)
+-- and how many month ends it has paid at by then, for each configured length n
+with ahead as (
     select
-        months.month as as_of,
-        lengths.window_months,
-        cast(months.month - to_months(lengths.window_months) as date) as start_month
-    from twin_months as months
-    cross join (select unnest([{{ windows | join(", ") }}]) as window_months) as lengths
+        *,
+        {%- for n in windows %}
+        first_value(mrr) over (
+            by_month range between interval {{ n }} month following
+            and interval {{ n }} month following
+        ) as mrr_at_end_{{ n }},
+        first_value(paying_months) over (
+            by_month range between interval {{ n }} month following
+            and interval {{ n }} month following
+        ) as paying_months_at_end_{{ n }},
+        {%- endfor %}
+    from twin_customer_mrr
+    window by_month as (partition by customer_id order by month)
 ),
 
--- the cohort: customers paying at m0, at what they paid then
+-- the cohort: every window (m0, m0 + n] ending by the closed month, each customer paying at
+-- m0 at what it paid then, with its segments as of m0 (nobody moves segments in a window)
 cohort as (
     select
-        windows.*,
-        starts.customer_id,
-        starts.mrr as start_c,
-        -- its segments as of m0: a customer never moves between segments inside a window
-        starts.acv_band,
+        cast(ahead.month + to_months(lengths.window_months) as date) as as_of,
+        lengths.window_months,
+        ahead.month as start_month,
+        ahead.customer_id,
+        ahead.mrr as start_c,
+        ahead.acv_band,
         {%- for dim in dimensions %}
-        starts.{{ q(dim) }},
+        ahead.{{ q(dim) }},
         {%- endfor %}
-        starts.paying_months as paying_months_at_start
-    from windows
-    inner join twin_customer_mrr as starts on starts.month = windows.start_month
+        ahead.paying_months as paying_months_at_start,
+        case lengths.window_months
+            {%- for n in windows %}
+            when {{ n }} then ahead.mrr_at_end_{{ n }}
+            {%- endfor %}
+        end as mrr_at_end,
+        case lengths.window_months
+            {%- for n in windows %}
+            when {{ n }} then ahead.paying_months_at_end_{{ n }}
+            {%- endfor %}
+        end as paying_months_at_end
+    from ahead
+    cross join (select unnest([{{ windows | join(", ") }}]) as window_months) as lengths
+    where ahead.month + to_months(lengths.window_months) <= {{ as_of }}
 ),
 
--- what each member pays at m1 (nothing without a row), and at m0's rates as published
--- in retention_window_members (constant currency; in the reporting currency it is MRR(c, m1))
+-- what each member pays at m1 at m0's rates, as published in retention_window_members
+-- (constant currency; in the reporting currency it is MRR(c, m1))
 ends as (
     select
         cohort.*,
-        ends.mrr as mrr_at_end,
-        ends.paying_months as paying_months_at_end,
         published.paid_end_mrr as published_paid_end
     from cohort
-    left join twin_customer_mrr as ends
-        on ends.customer_id = cohort.customer_id and ends.month = cohort.as_of
     left join retention_window_members as published
         on published.as_of = cohort.as_of
         and published.window_months = cohort.window_months
