@@ -75,6 +75,14 @@ def copy_tree(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+    # one import root: `nrr.metrics` is the `metrics/` folder (pyproject's package-dir).
+    # Link each into the copy's `nrr/`, so the copy imports its own (mutated) folders, not
+    # the ones the editable install maps to the working tree.
+    setuptools = tomllib.loads((target / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for package, folder in setuptools.get("package-dir", {}).items():
+        parent, _, leaf = package.rpartition(".")
+        if parent == "nrr":
+            (target / "nrr" / leaf).symlink_to(target / folder, target_is_directory=True)
     return target
 
 
@@ -84,7 +92,10 @@ def test_env(tree: Path) -> dict[str, str]:
 
 
 def check_imports_from(tree: Path) -> None:
-    probe = "import nrr.metrics.engine, nrr; print(nrr.metrics.engine.__file__, nrr.__file__)"
+    probe = (
+        "import nrr.metrics.engine as e, nrr.stripe_source.ledger_rules as r; "
+        "print(e.__file__, e.MODELS_DIR, r.__file__)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tree,

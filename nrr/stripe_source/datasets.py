@@ -200,7 +200,8 @@ PRICES = Dataset(
         LIVEMODE,
         RAW,
     ),
-    list_params={"expand": ["data.tiers"]},
+    # tiers and currency_options are includable: sent only when expanded
+    list_params={"expand": ["data.tiers", "data.currency_options"]},
     list_variants=({"active": True}, {"active": False}),
 )
 

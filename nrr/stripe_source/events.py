@@ -23,6 +23,7 @@ from nrr.stripe_source.datasets import BY_OBJECT, CUSTOMERS, DISCOUNTS, EVENTS, 
 from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import FETCHED_VERSION
 from nrr.stripe_source.pagination import created_range, iter_pages
+from nrr.stripe_source.references import PRICE_EXPAND
 
 # `types` takes at most 20 names, hence two groups. Every state change of the objects the
 # metrics read emits one of these.
@@ -155,7 +156,8 @@ def _current_state(api: StripeApi, event: Mapping[str, Any]) -> tuple[dict[str, 
     if dataset is None:
         return None, False
     deleted = event.get("type") in DELETIONS
-    needs_tiers = dataset is PRICES and payload.get("billing_scheme") == "tiered"
+    # a price's tiers and currency_options are includable: never in an event's payload
+    needs_includable = dataset is PRICES and not {"tiers", "currency_options"} <= set(payload)
     stale_shape = event.get("api_version") not in (None, API_VERSION)
     if stale_shape and dataset is DISCOUNTS:
         # no endpoint to re-read a discount from: its older shape is brought to the pinned one
@@ -163,10 +165,10 @@ def _current_state(api: StripeApi, event: Mapping[str, Any]) -> tuple[dict[str, 
         if deleted:
             payload["deleted"] = True
         return payload, False
-    if (stale_shape or (needs_tiers and "tiers" not in payload)) and not deleted:
+    if (stale_shape or needs_includable) and not deleted:
         if dataset.service is None:
             return None, False
-        expand = ["tiers"] if dataset is PRICES else RETRIEVE_EXPAND.get(dataset.name)
+        expand = PRICE_EXPAND if dataset is PRICES else RETRIEVE_EXPAND.get(dataset.name)
         params = {"expand": expand} if expand else {}
         try:
             return api.retrieve(dataset.service, payload["id"], params), True

@@ -59,11 +59,18 @@ def round_half_up(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def price_amount(price: Mapping[str, Any], quantity: int | None) -> int | None:
+def price_amount(
+    price: Mapping[str, Any], quantity: int | None, currency: str | None = None
+) -> int | None:
     """What `quantity` units of `price` cost for one period, in minor units (Stripe's rules).
 
-    None when the price cannot be evaluated (custom amounts, missing tiers).
+    In a `currency` of the price's `currency_options` other than its own, that option's
+    amounts apply: the customer pays its own currency's amount. None when the price cannot
+    be evaluated (custom amounts, missing tiers).
     """
+    options = price.get("currency_options") or {}
+    if currency is not None and currency != price.get("currency") and currency in options:
+        price = {**price, **{k: v for k, v in options[currency].items() if v is not None}}
     qty = int(quantity if quantity is not None else 1)
     transform = price.get("transform_quantity")
     if transform and transform.get("divide_by"):
@@ -165,7 +172,7 @@ def full_period_net(
 
     Used for a proration's new state when no later renewal line shows the real amount.
     """
-    gross = price_amount(price, quantity)
+    gross = price_amount(price, quantity, currency)
     if gross is None:
         return None
     return without_inclusive_tax(discounted(gross, coupon, currency), tax_rates)

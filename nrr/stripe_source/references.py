@@ -20,6 +20,8 @@ from nrr.stripe_source.datasets import INVOICE_LINES, PRICES, PRODUCTS, SUBSCRIP
 from nrr.stripe_source.fetch import Batch, Observer
 from nrr.stripe_source.lake import Staging, dataset_path
 
+PRICE_EXPAND = ["tiers", "currency_options"]  # includable: sent only when expanded
+
 # what references a price or a product, as SQL over a relation with a `raw` column
 _LINE_PRICE = "json_extract_string(raw, '$.pricing.price_details.price')"
 _ITEM_PRICES = "unnest(json_extract_string(raw, '$.items.data[*].price.id'))"
@@ -76,7 +78,7 @@ def fetch_missing(observer: Observer, root: Path) -> dict[str, int]:
     fetched: dict[str, int] = {}
     con = duckdb.connect()
     try:
-        for dataset, params in ((PRICES, {"expand": ["tiers"]}), (PRODUCTS, {})):
+        for dataset, params in ((PRICES, {"expand": PRICE_EXPAND}), (PRODUCTS, {})):
             assert dataset.service is not None
             batch = Batch()
             for object_id in missing_ids(con, root, staging, dataset):

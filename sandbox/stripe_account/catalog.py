@@ -273,21 +273,34 @@ class Catalog:
     def recurring(self, key: str, interval: str, count: int, currency: str, when: int) -> Price:
         """The list price of plan `key` billed every `count` x `interval` in `currency`."""
         generation = 1 if key in REPRICED and self.repriced(when) else 0
+        multi = generation == 1 and PLANS[key].scheme == "per_unit"
+        if multi:  # the new Starter prices: one usd price sold in every currency
+            return self._multi_currency(key, interval, count, when)
         cache_key = (key, interval, count, currency, generation)
         price = self._price_by_key.get(cache_key)
         if price is not None:
             return price
+        price = self.recurring_in(key, interval, count, currency, when, generation=generation)
+        self._register(cache_key, price, self.products[key])
+        return price
+
+    @staticmethod
+    def _months(plan: Plan, interval: str, count: int) -> float:
+        """Months of the plan's monthly price one period bills (commitments are cheaper)."""
+        if (interval, count) in SHORT_PERIOD_USD:
+            return SHORT_PERIOD_USD[(interval, count)] / plan.monthly_usd
+        if plan.usage_type == "metered":
+            return 1.0
+        return count * (12 if interval == "year" else 1) * COMMITMENT_DISCOUNT[(interval, count)]
+
+    def recurring_in(
+        self, key: str, interval: str, count: int, currency: str, when: int, *, generation: int
+    ) -> Price:
+        """A new (unregistered) list price of plan `key`."""
         plan = PLANS[key]
         factor = CURRENCY_FACTOR[currency] * (REPRICED[key] if generation else 1.0)
         product = self.product(key, when)
-        if (interval, count) in SHORT_PERIOD_USD:
-            months = SHORT_PERIOD_USD[(interval, count)] / plan.monthly_usd
-        elif plan.usage_type == "metered":
-            months = 1.0
-        else:
-            months = (
-                count * (12 if interval == "year" else 1) * COMMITMENT_DISCOUNT[(interval, count)]
-            )
+        months = self._months(plan, interval, count)
         price = Price(
             id=self.ids.new("price"),
             product=product.id,
@@ -319,7 +332,22 @@ class Catalog:
                 }
                 for up_to, unit, flat in plan.tiers
             ]
-        self._register(cache_key, price, product)
+        return price
+
+    def _multi_currency(self, key: str, interval: str, count: int, when: int) -> Price:
+        """One price in usd with `currency_options` for the other currencies."""
+        cache_key = (key, interval, count, "multi", 1)
+        price = self._price_by_key.get(cache_key)
+        if price is not None:
+            return price
+        price = self.recurring_in(key, interval, count, "usd", when, generation=1)
+        for currency in CURRENCY_FACTOR:
+            if currency != "usd":
+                months = self._months(PLANS[key], interval, count)
+                factor = CURRENCY_FACTOR[currency] * REPRICED[key]
+                price.currency_options[currency] = nice(PLANS[key].monthly_usd * months * factor)
+        price.lookup_key = f"{key}_{count}{interval}_multi"
+        self._register(cache_key, price, self.products[key])
         return price
 
     def custom(
@@ -459,12 +487,15 @@ def _decimal_amount(price: Price, quantity: Decimal) -> Decimal:
     return total
 
 
-def price_amount(price: Price, quantity: int | Decimal) -> int:
+def price_amount(price: Price, quantity: int | Decimal, currency: str | None = None) -> int:
     """What `quantity` units of `price` cost for one period, in cents (Stripe's tier rules).
 
     A decimal quantity (usage measured in fractions, `quantity_decimal`) costs its exact
-    product, rounded half up to the cent.
+    product, rounded half up to the cent. In another `currency` than the price's own, the
+    amount of its `currency_options` applies (the customer pays its own currency's amount).
     """
+    if currency is not None and currency in price.currency_options:
+        return price.currency_options[currency] * int(quantity)
     if isinstance(quantity, Decimal):
         exact = _decimal_amount(price, quantity)
         return int(exact.to_integral_value(rounding=ROUND_HALF_UP))

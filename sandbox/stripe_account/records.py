@@ -49,6 +49,8 @@ class Price:
     metadata: dict[str, str] = field(default_factory=dict)
     active: bool = True
     inline: bool = False  # created with `price_data`: never listed, only referenced
+    # other currencies this price is sold in: currency -> unit amount (`currency_options`)
+    currency_options: dict[str, int] = field(default_factory=dict)
     generation: int = 0  # list prices: 1 after the repricing (the old ones are archived)
 
 

@@ -28,6 +28,7 @@ from nrr.sandbox.stripe_account.records import (
 )
 
 API_VERSION = "2026-10-28.endive"
+TAX_BEHAVIOR = {"usd": "exclusive", "cad": "exclusive", "eur": "inclusive", "gbp": "inclusive"}
 EMBEDDED_LINES = 10  # an invoice embeds the first page of its lines only
 
 
@@ -72,6 +73,15 @@ def price(p: Price) -> dict[str, Any]:
         "billing_scheme": p.billing_scheme,
         "created": p.created,
         "currency": p.currency,
+        "currency_options": {
+            p.currency: _currency_option(p.unit_amount, p.tax_behavior),
+            **{
+                currency: _currency_option(amount, TAX_BEHAVIOR.get(currency, p.tax_behavior))
+                for currency, amount in p.currency_options.items()
+            },
+        }
+        if p.currency_options
+        else None,
         "custom_unit_amount": None,
         "livemode": False,
         "lookup_key": p.lookup_key,
@@ -97,6 +107,15 @@ def price(p: Price) -> dict[str, Any]:
         "type": p.type,
         "unit_amount": p.unit_amount,
         "unit_amount_decimal": p.unit_amount_decimal,
+    }
+
+
+def _currency_option(amount: int | None, tax_behavior: str) -> dict[str, Any]:
+    return {
+        "custom_unit_amount": None,
+        "tax_behavior": tax_behavior,
+        "unit_amount": amount,
+        "unit_amount_decimal": None if amount is None else str(amount),
     }
 
 

@@ -57,6 +57,15 @@ FLEXIBLE = 0.25  # subscriptions created with billing_mode=flexible (prorations 
 STAY_UNPAID = 0.5  # subscriptions marked unpaid that stay so (the rest are canceled later)
 
 
+def _unit_decimal(price: Price | None, currency: str) -> str | None:
+    """The unit amount a line shows: the price's, or its `currency_options` one."""
+    if price is None:
+        return None
+    if currency in price.currency_options:
+        return str(price.currency_options[currency])
+    return price.unit_amount_decimal
+
+
 def per_period(monthly: float, months: float) -> float:
     return 1.0 - (1.0 - monthly) ** max(months, 1e-9)
 
@@ -395,7 +404,7 @@ class CustomerSim:
             kind=kind,
             subscription=sub.id if sub else None,
             subscription_item=item.id if item else None,
-            unit_amount_decimal=price.unit_amount_decimal if price else None,
+            unit_amount_decimal=_unit_decimal(price, self.profile.currency),
         )
 
     def _invoice(
@@ -423,7 +432,7 @@ class CustomerSim:
                 item,
                 item.price,
                 units,
-                price_amount(item.price, units),
+                price_amount(item.price, units, sub.currency),
                 used_start,
                 used_end,
                 "subscription",
@@ -435,7 +444,7 @@ class CustomerSim:
             for item in sub.items:
                 if item.price.usage_type == "metered":
                     continue
-                amount = 0 if trial else price_amount(item.price, item.quantity)
+                amount = 0 if trial else price_amount(item.price, item.quantity, sub.currency)
                 name = self._product_name(item.price)
                 text = f"Trial period for {name}" if trial else f"{item.quantity} x {name}"
                 line = self._line(
@@ -1068,7 +1077,7 @@ class CustomerSim:
             for sign, item in ((-1, before_item), (1, after_item)):
                 if item is None or item.price.usage_type == "metered":
                     continue
-                gross = full = price_amount(item.price, item.quantity)
+                gross = full = price_amount(item.price, item.quantity, sub.currency)
                 if percent is not None:
                     full -= billing.percent_of(full, percent)
                 amount = sign * billing.round_half_up(full * fraction)
@@ -1141,7 +1150,7 @@ class CustomerSim:
             if item.price.usage_type == "metered":
                 continue
             net = billing.recurring_net(
-                price_amount(item.price, item.quantity),
+                price_amount(item.price, item.quantity, sub.currency),
                 discount,
                 self.profile.tax_rate,
                 sub.currency,

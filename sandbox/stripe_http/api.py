@@ -313,13 +313,22 @@ class StripeApi:
         return json.dumps(body).encode()
 
 
+INCLUDABLE = ("tiers", "currency_options")  # price fields sent only when expanded
+
+
 def drop_includable(node: Any, paths: list[str] | tuple[str, ...]) -> None:
-    """Remove fields Stripe only includes on request: a price's `tiers` (expand `tiers`)."""
-    if any(path == "tiers" or path.endswith(".tiers") for path in paths):
+    """Remove fields Stripe only includes on request: a price's `tiers` and
+    `currency_options` (expand `tiers`, `currency_options`)."""
+    asked = {
+        name for name in INCLUDABLE for path in paths if path == name or path.endswith("." + name)
+    }
+    if asked == set(INCLUDABLE):
         return
     if isinstance(node, dict):
         if node.get("object") == "price":
-            node.pop("tiers", None)
+            for name in INCLUDABLE:
+                if name not in asked:
+                    node.pop(name, None)
         for value in node.values():
             if isinstance(value, dict | list):
                 drop_includable(value, paths)

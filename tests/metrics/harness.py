@@ -11,7 +11,7 @@ import pyarrow as pa
 from nrr.metrics.engine import KNOWN_LEDGER_COLUMNS as LEDGER_COLUMNS
 from nrr.metrics.engine import BuildResult, Engine, EngineParams
 from nrr.sources.fx import load_fx_rates
-from nrr.sources.ledger import load_ledger_arrow
+from nrr.sources.ledger import LedgerRules, load_ledger_arrow
 
 
 def ledger_table(rows: Iterable[Mapping[str, object]]) -> pa.Table:
@@ -44,7 +44,15 @@ def run_engine(
     **params: object,
 ) -> tuple[duckdb.DuckDBPyConnection, BuildResult]:
     con = con or duckdb.connect(":memory:")
-    load_ledger_arrow(con, ledger_table(rows), source="test-ledger", reporting_currency="usd")
+    # rows add up (data contract), exact repeats included: the engine is under test here, not
+    # the loader's guard against accidental duplicates (tests/sources/test_ledger_columns.py)
+    load_ledger_arrow(
+        con,
+        ledger_table(rows),
+        source="test-ledger",
+        reporting_currency="usd",
+        rules=LedgerRules(allow_duplicate_rows=True),
+    )
     load_fx_rates(con, None)
     for fx in fx_rows or ():
         con.execute(

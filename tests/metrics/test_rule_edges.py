@@ -16,7 +16,7 @@ import pytest
 
 from nrr.errors import BridgeError
 from nrr.metrics.engine import BRIDGE_TOLERANCE, Engine, EngineParams, macros_module
-from tests.metrics.harness import movements, run_engine, window_row
+from tests.metrics.harness import movements, mrr_by_month, run_engine, window_row
 
 # ---------------------------------------------------------------------------------------
 # ACV bands: SMB below the SMB bound, Enterprise from the Enterprise bound up (inclusive)
@@ -365,3 +365,40 @@ def test_a_customer_with_several_lines_is_in_the_segment_of_its_largest(basic, p
     row = window_row(con, date(2024, 3, 1), 1, "plan", plan)
     assert (row["cohort_customers"], row["start_mrr"]) == (1, 100.0)
     assert con.execute("select plan from mrr_movements").fetchall() == [(plan,)]
+
+
+def test_a_month_specific_rate_wins_over_a_rate_without_a_month():
+    rows = [{"customer_id": "eu", "start_date": "2024-01-01", "mrr": 100, "currency": "eur"}]
+    fx = [
+        {"currency": "eur", "rate": 2.0},  # a fallback for months without their own rate
+        {"currency": "eur", "rate": 1.10, "month": date(2024, 2, 1)},
+    ]
+    con, _ = run_engine(rows, date(2024, 3, 1), fx_rows=fx)
+    got = {k: round(v, 6) for k, v in mrr_by_month(con, "eu").items()}
+    # January has no rate of its own: the fallback; February its own, March February's
+    assert got == {"2024-01": 200.0, "2024-02": 110.0, "2024-03": 110.0}
+
+
+@pytest.mark.parametrize("policy", ["exclude", "include"])
+def test_cohorts_value_every_age_at_the_cohort_months_rate(policy):
+    from tests.metrics import reference
+
+    as_of = date(2024, 7, 1)
+    con, _ = run_engine(FX_LEDGER, as_of, fx_rows=FX_ROWS, policy=policy)
+    native = _native(FX_LEDGER)
+    cursor = con.execute(
+        "select cohort_month, age_months, start_mrr, mrr, expansion, contraction, churn "
+        "from cohort_retention"
+    )
+    cells = {(reference.month_index(r[0]), r[1]): r[2:] for r in cursor.fetchall()}
+    assert cells
+    for (k, age), got in cells.items():
+        at_k = {
+            key: reference.Decimal(str(round(sum(v * _rate(c, k) for c, v in amounts.items()), 6)))
+            for key, amounts in native.items()
+        }
+        w = reference.cohort_windows(at_k, reference.month_index(as_of), policy)[(k, age)]
+        end = w.start + w.expansion - w.contraction - w.churn
+        assert got == pytest.approx(
+            [float(x) for x in (w.start, end, w.expansion, w.contraction, w.churn)]
+        ), (k, age)

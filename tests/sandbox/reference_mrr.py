@@ -111,6 +111,9 @@ def reference_mrr(account: Account) -> dict[tuple[str, date], float]:
         period = [s for s in segments[sub_id] if not s[5] and s[0] <= start <= s[1]]
         discount_id = next((s[4] for s in period if s[4]), None)
         price = prices[line["pricing"]["price_details"]["price"]]
+        options = price.get("currency_options") or {}
+        if line["currency"] != price["currency"] and line["currency"] in options:
+            price = {**price, "unit_amount": options[line["currency"]]["unit_amount"]}
         full = price_amount(price, line["quantity"])
         if discount_id is not None:
             percent = coupons[discounts[discount_id]["source"]["coupon"]]["percent_off"]

@@ -107,6 +107,7 @@ def test_every_figure_that_moved_is_restated_and_nothing_else(staged, tmp_path):
     assert {metric for *_, metric in expected} == set(columns)  # every figure moved somewhere
     restated = {(r.window_months, r.dimension, r.segment, r.metric) for r in result.restatements}
     assert restated == expected
+    assert {r.as_of for r in result.restatements} == {PERIOD}
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     stored = con.execute(
         "select window_months, dimension, segment, metric from snapshot_restatements"
@@ -197,3 +198,22 @@ def test_latest_stats_are_the_last_published_month_before_a_period(staged, tmp_p
     assert stats["total_mrr"] == read_meta(v1).stats["total_mrr"] == 280.0
     assert published_fingerprints(Settings(data_dir=tmp_path / "nowhere")) == {}
     assert latest_stats(Settings(data_dir=tmp_path / "nowhere"), PERIOD) is None
+
+
+def test_a_figure_new_code_adds_is_stored_and_restated_as_appearing(staged, tmp_path):
+    settings, v1 = staged
+
+    def add_a_figure(table: pa.Table) -> pa.Table:
+        return table.append_column("new_rate", pa.array([0.5] * table.num_rows, pa.float64()))
+
+    _second_version(v1, tmp_path / "v2", add_a_figure)
+    result = publish_staged_month(settings, tmp_path / "v2")
+    assert result.outcome == "restated"
+    assert {r.metric for r in result.restatements} == {"new_rate"}
+    assert all(r.old is None and r.new == 0.5 for r in result.restatements)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    stored = con.execute(
+        "select snapshot_id, count(new_rate) from snapshot_metrics group by 1 order by 1"
+    ).fetchall()
+    con.close()
+    assert stored == [("2024-06-v1", 0), ("2024-06-v2", pq.read_table(v1 / WINDOWS_FILE).num_rows)]

@@ -66,6 +66,15 @@ def _decimal_quantities(account: Account) -> bool:
     )
 
 
+def _currency_options(account: Account) -> bool:
+    lines = [
+        line for i in account.invoices for line in i.lines
+        if line.price is not None and line.currency != line.price.currency
+    ]  # fmt: skip
+    prorated = [line for line in lines if line.kind == "proration"]
+    return len(lines) >= 20 and bool(prorated)
+
+
 CASES: dict[str, tuple[dict[str, float], Callable[[Account], bool]]] = {
     # dunning ends with the invoice uncollectible (or void) and the subscription canceled
     "uncollectible": ({"payment_failure": 0.25, "unpaid": 0.0}, _uncollectible),
@@ -75,6 +84,8 @@ CASES: dict[str, tuple[dict[str, float], Callable[[Account], bool]]] = {
     "pause_collection": ({"pause": 0.25}, _paused),
     # every subscription in billing_mode=flexible: prorations itemize their discounts
     "flexible_billing": ({"flexible": 1.0, "coupon": 0.9}, _flexible),
+    # the repriced Starter plan is one usd price sold in eur, gbp and cad (currency_options)
+    "currency_options": ({"flexible": 0.0}, _currency_options),
     # storage usage measured in tenths of a GB (quantity_decimal)
     "decimal_quantities": ({}, _decimal_quantities),
     # archived list prices still billing, inline enterprise prices
@@ -82,6 +93,7 @@ CASES: dict[str, tuple[dict[str, float], Callable[[Account], bool]]] = {
 }
 
 
+@pytest.mark.slow  # seven small accounts extracted and computed
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_billing_case_gives_the_truth(tmp_path, case):
     emphasis, present = CASES[case]

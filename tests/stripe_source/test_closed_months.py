@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pytest
 
 from nrr.compute import compute
 from nrr.sandbox.stripe_generator import generate_account
@@ -23,6 +24,7 @@ def _mrr(settings) -> dict[tuple[str, date], float]:
     return {(customer, month): float(mrr) for customer, month, mrr in rows}
 
 
+@pytest.mark.slow  # extracted and computed twice
 def test_later_invoices_move_a_closed_month_only_where_usage_was_provisional(tmp_path):
     # no payment failures or abandoned first payments: those rightly restate the past
     # (an unpaid or uncollectible period is not revenue from its start)

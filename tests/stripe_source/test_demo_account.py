@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
+
 from nrr.demo import DEMO_SEED
 from nrr.sandbox.stripe_account import render
 from nrr.sandbox.stripe_account.records import Event
@@ -16,6 +18,7 @@ from tests.sandbox.stripe_definitions import object_errors
 from tests.stripe_source.truth_check import differences_from_truth
 
 
+@pytest.mark.slow  # 3,000 customers: 2-4 minutes
 def test_the_demo_sized_account_conforms_and_equals_its_truth(tmp_path):
     account = generate_account(3000, 36, first_month=date(2023, 1, 1), seed=DEMO_SEED)
 

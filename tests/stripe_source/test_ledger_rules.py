@@ -214,6 +214,12 @@ def test_tiers_use_their_decimal_amounts(mode, quantity, expected):
     assert rules.price_amount(price, quantity) == expected
 
 
+def test_a_flat_only_tier_adds_its_fee_and_nothing_per_unit():
+    tiers = [{"up_to": None, "flat_amount": 2_500}]
+    price = {"billing_scheme": "tiered", "tiers_mode": "volume", "tiers": tiers}
+    assert rules.price_amount(price, 7) == 2_500
+
+
 def test_a_volume_price_without_a_tier_for_the_quantity_or_without_tiers_cannot_be_valued():
     capped = {"billing_scheme": "tiered", "tiers_mode": "volume", "tiers": TIERS[:1]}
     assert rules.price_amount(capped, 11) is None
@@ -265,3 +271,24 @@ def test_local_dates_are_the_reporting_timezones_calendar_day(instant, zone, day
 )
 def test_round_half_up(value, rounded):
     assert rules.round_half_up(Decimal(value)) == rounded
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("payment_failed", "involuntary"),
+        ("payment_disputed", "involuntary"),
+        ("cancellation_requested", "voluntary"),
+        (None, "voluntary"),
+    ],
+)
+def test_the_churn_kind_follows_the_cancellation_reason(reason, kind):
+    pro = product("Pro")
+    cust = customer()
+    pr = price(pro, 10_000)
+    sub = subscription(cust, [(pr, 1)], status="canceled", ended_at=ts("2025-03-01"),
+                       reason=reason)  # fmt: skip
+    billed = invoice(cust, [line(sub, pr, ts("2025-02-01"), ts("2025-03-01"))], sub=sub)
+    table = ledger_from_objects(customers=[cust], products=[pro], prices=[pr],
+                                subscriptions=[sub], invoices=[billed])  # fmt: skip
+    assert [r["churn_kind"] for r in table.to_pylist()] == [kind]
