@@ -83,13 +83,20 @@ def close_steps(log: str, started_epoch: float, wall: float) -> dict[str, float]
 
 
 def ledger_for(customers: int, months: int, workdir: Path) -> tuple[Path, str, int]:
-    from nrr.sandbox.ledger_generator import generate_ledger, write_ledger
-
+    """Generate the ledger in a child process: a parent grown by it would pass its resident
+    size on to every measured child it forks (max RSS counts the pages before exec)."""
     path = workdir / f"ledger_{customers}.parquet"
-    generated = generate_ledger(customers, months, first_month=FIRST, seed=11, with_truth=False)
-    write_ledger(generated.ledger, path)
+    code = (
+        "import sys\nfrom datetime import date\nfrom pathlib import Path\n"
+        "from nrr.sandbox.ledger_generator import generate_ledger, write_ledger\n"
+        f"g = generate_ledger({customers}, {months}, first_month=date({FIRST.year}, "
+        f"{FIRST.month}, 1), seed=11, with_truth=False)\n"
+        f"write_ledger(g.ledger, Path({str(path)!r}))\nprint(g.ledger.num_rows)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)  # fmt: skip
     last = FIRST.year * 12 + FIRST.month - 1 + months - 1
-    return path, f"{last // 12:04d}-{last % 12 + 1:02d}", generated.ledger.num_rows
+    return path, f"{last // 12:04d}-{last % 12 + 1:02d}", int(done.stdout.split()[-1])
 
 
 def prefect_env(workdir: Path) -> dict[str, str]:
