@@ -84,8 +84,11 @@ def backfill(
     data_dir: str | None = None,
     notify_summary: bool = False,
     force: bool = False,
+    confirm_implausible: bool = False,
 ) -> dict[str, object]:
-    """Snapshot every month from `from_month` to `to_month` (inclusive)."""
+    """Snapshot every month from `from_month` to `to_month` (inclusive). `confirm_implausible`:
+    publish months the plausibility gate would block (a young ledger's first months can well
+    double), recorded on each such snapshot."""
     settings = flow_settings(data_dir)
     first, last = parse_month(from_month), parse_month(to_month)
     if first is None or last is None or first > last:
@@ -138,7 +141,9 @@ def backfill(
             with exclusive(
                 publish_limit(month), f"publishing {key}", settings.lock_timeout_seconds
             ):
-                result = publish_snapshot(settings, staged[month].directory, run_id)
+                result = publish_snapshot(
+                    settings, staged[month].directory, run_id, confirm_implausible
+                )
         except Exception as exc:
             failed[month] = f"{type(exc).__name__}: {exc}"
             outcomes[key] = f"failed: {failed[month]}"

@@ -193,6 +193,13 @@ def register(app: typer.Typer) -> None:
         ] = False,
         force: Annotated[bool, typer.Option("--force", help="Recompute unchanged months.")] = False,
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+        confirm_implausible: Annotated[
+            bool,
+            typer.Option(
+                "--confirm-implausible",
+                help="Publish months with implausible jumps (recorded on each snapshot).",
+            ),
+        ] = False,
     ) -> None:
         """Compute and snapshot every month of a range, in parallel, skipping unchanged ones."""
         from nrr.cli_options import parse_month, settings_for
@@ -214,7 +221,7 @@ def register(app: typer.Typer) -> None:
         result = _run_flow(lambda: backfill_flow(
             from_month=from_month, to_month=to_month, ledger=str(ledger) if ledger else None,
             data_dir=str(data_dir) if data_dir else None, notify_summary=notify_summary,
-            force=force,
+            force=force, confirm_implausible=confirm_implausible,
         ))  # fmt: skip
         if output == "json":
             typer.echo(json.dumps(result, indent=2, default=str))

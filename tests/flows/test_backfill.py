@@ -89,3 +89,22 @@ def test_backfill_on_a_local_dask_cluster_of_worker_processes(tmp_path, ledger_f
     con.close()
     pids = {int(who.rsplit(":", 1)[1]) for who in computed_by}
     assert pids <= worker_pids and os.getpid() not in pids  # computed in Dask worker processes
+
+
+def test_backfill_blocks_implausible_months_until_confirmed(tmp_path, ledger_file, monkeypatch):
+    """A young ledger's second month can double; the gate blocks it and the backfill's own
+    --confirm-implausible (the option its refusal names) publishes it, recorded."""
+    data = tmp_path / "data"
+    # any move against the previous month is implausible, however small the base
+    monkeypatch.setenv("NRR_PLAUSIBILITY_GROWTH", "0")
+    monkeypatch.setenv("NRR_PLAUSIBILITY_DROP", "0")
+    monkeypatch.setenv("NRR_PLAUSIBILITY_MIN_CUSTOMERS", "0")
+    with pytest.raises(StepFailed, match=r"month\(s\) failed"):
+        backfill(from_month="2024-01", to_month="2024-03", ledger=str(ledger_file),
+                 data_dir=str(data))  # fmt: skip
+    blocked = _published(data)
+    assert "2024-01-v1" in blocked and len(blocked) < 3
+    report = backfill(from_month="2024-01", to_month="2024-03", ledger=str(ledger_file),
+                      data_dir=str(data), confirm_implausible=True)  # fmt: skip
+    assert report["failed"] == 0
+    assert _published(data) == ["2024-01-v1", "2024-02-v1", "2024-03-v1"]
