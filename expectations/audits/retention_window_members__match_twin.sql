@@ -9,7 +9,9 @@ with twin as (
 ),
 
 engine as (
-    select * from retention_window_members where dimension = 'all'
+    -- the closed month's windows: what the close publishes (the twin's last month)
+    select * from retention_window_members
+    where dimension = 'all' and as_of = (select max(month) from twin_months)
 )
 
 select

@@ -16,7 +16,10 @@ select
     engine.reactivated_mrr, twin.reactivated_mrr as twin_reactivated_mrr,
     engine.nrr, twin.nrr as twin_nrr,
     engine.grr, twin.grr as twin_grr
-from retention_windows as engine
+from (
+    -- the closed month's windows: what the close publishes (the twin's last month)
+    select * from retention_windows where as_of = (select max(month) from twin_months)
+) as engine
 full outer join twin_retention_windows as twin
     on engine.as_of = twin.as_of
     and engine.window_months = twin.window_months

@@ -95,13 +95,15 @@ def test_twin_and_engine_agree_to_the_cent_on_every_cell(rows, fx, policy, dimen
     for audit in TWIN_AUDITS:
         assert audit_rows(con, audit) == [], audit
     # not vacuous: the twin has every cell of the engine, company and segments
-    for engine, twin in (
-        ("retention_windows", "twin_retention_windows"),
-        ("cohort_retention", "twin_cohort_retention"),
+    # (the windows the close publishes: those ending at the closed month)
+    closed = f"as_of = date '{AS_OF}'"
+    for engine, twin, where in (
+        ("retention_windows", "twin_retention_windows", closed),
+        ("cohort_retention", "twin_cohort_retention", "true"),
     ):
-        counted = "select count(*), coalesce(sum(start_mrr), 0) from {} where start_mrr > 0"
-        [(twin_cells, twin_start)] = con.sql(counted.format(twin)).fetchall()
-        [(engine_cells, engine_start)] = con.sql(counted.format(engine)).fetchall()
+        counted = "select count(*), coalesce(sum(start_mrr), 0) from {} where start_mrr > 0 and {}"
+        [(twin_cells, twin_start)] = con.sql(counted.format(twin, where)).fetchall()
+        [(engine_cells, engine_start)] = con.sql(counted.format(engine, where)).fetchall()
         assert (twin_cells, twin_start) == (engine_cells, pytest.approx(engine_start))
     dims = con.sql("select distinct dimension from twin_retention_windows").fetchall()
     expected = {"all", "acv_band", *(dimensions or ("plan", "country"))}
@@ -140,10 +142,13 @@ LEDGER_ROWS = [
 ]
 RATES = ["currency,rate,month", "eur,1.1,2023-01", "eur,1.2,2023-07", "eur,1.05,2024-02",
          "gbp,1.3,2023-01", "gbp,1.25,2023-09"]  # fmt: skip
+# a member fact covers a run of window ends: plant in one the close publishes
+COVERS_CLOSED = f" and date '{AS_OF}' between first_as_of and last_as_of"
 PLANTS = {
     "an engine window figure": (
         "retention_windows",
-        "expansion + 0.02 where window_months = 3 and dimension = 'all' and start_mrr > 0",
+        "expansion + 0.02 where window_months = 3 and dimension = 'all' and start_mrr > 0"
+        f" and as_of = date '{AS_OF}'",
         "expansion",
         "retention_windows__matches_twin",
     ),
@@ -155,13 +160,13 @@ PLANTS = {
     ),
     "one window member's value": (
         "retention_window_member_facts",
-        "end_mrr + 1 where customer_key = 1 and window_months = 12",
+        "end_mrr + 1 where customer_key = 1 and window_months = 12" + COVERS_CLOSED,
         "end_mrr",
         "retention_window_members__match_twin",
     ),
     "one window member's constant-currency end": (
         "retention_window_member_facts",
-        "paid_end_mrr * 1.01 where paid_end_mrr > 0 and window_months = 1",
+        "paid_end_mrr * 1.01 where paid_end_mrr > 0 and window_months = 1" + COVERS_CLOSED,
         "paid_end_mrr",
         "retention_window_members__match_twin",
     ),

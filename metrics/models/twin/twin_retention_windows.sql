@@ -1,5 +1,5 @@
--- Twin, metrics.md sections 3 and 4: every window's figures, summed member by member, for
--- the company and grouped by each member's segment as of m0 (its ACV band and each
+-- Twin, metrics.md sections 3 and 4: the figures of every window ending at the closed
+-- month, summed member by member, for the company and grouped by each member's segment as of m0 (its ACV band and each
 -- configured dimension). NRR and GRR by their formulas.
 
 {%- from "macros.sql" import retention_amounts, nrr, grr %}
@@ -46,15 +46,13 @@ summed as (
     )
 ),
 
--- every month has a company-level row per window, even with an empty cohort
+-- the closed month has a company-level row per window, even with an empty cohort
 company_spine as (
     select
-        months.month as as_of,
-        lengths.window_months,
+        {{ as_of }} as as_of,
+        unnest([{{ windows | join(", ") }}]) as window_months,
         'all' as dimension,
         'all' as segment
-    from twin_months as months
-    cross join (select unnest([{{ windows | join(", ") }}]) as window_months) as lengths
 ),
 
 windows as (

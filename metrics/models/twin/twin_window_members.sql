@@ -1,54 +1,38 @@
--- Twin, metrics.md section 3: every cohort member of every window (m0, m1] and its start_c
+-- Twin, metrics.md section 3: every cohort member of every window (m0, m1] ending at the
+-- closed month m1 and its start_c
 -- and end_c. The cohort is every customer with MRR(c, m0) > 0; start_c = MRR(c, m0); end_c
 -- is what it pays at m1 at m0's exchange rates, except that under `exclude` a member whose
 -- MRR was 0 at a month end inside the window has end_c = 0 and its payment is reactivated.
 
--- each paying month m0 with what the customer pays n months later (nothing without a row)
--- and how many month ends it has paid at by then, for each configured length n
-with ahead as (
-    select
-        *,
-        {%- for n in windows %}
-        first_value(mrr) over (
-            by_month range between interval {{ n }} month following
-            and interval {{ n }} month following
-        ) as mrr_at_end_{{ n }},
-        first_value(paying_months) over (
-            by_month range between interval {{ n }} month following
-            and interval {{ n }} month following
-        ) as paying_months_at_end_{{ n }},
-        {%- endfor %}
+-- what each customer pays at the closed month m1 (nothing without a row) and how many month
+-- ends it has paid at by then
+with at_end as (
+    select customer_id, mrr as mrr_at_end, paying_months as paying_months_at_end
     from twin_customer_mrr
-    window by_month as (partition by customer_id order by month)
+    where month = {{ as_of }}
 ),
 
--- the cohort: every window (m0, m0 + n] ending by the closed month, each customer paying at
--- m0 at what it paid then, with its segments as of m0 (nobody moves segments in a window)
+-- the cohort: for each configured length n, the window (m0, m1] with m0 = m1 - n months
+-- (the close publishes the closed month's windows), each customer paying at m0 at what it
+-- paid then, with its segments as of m0 (nobody moves segments in a window)
 cohort as (
     select
-        cast(ahead.month + to_months(lengths.window_months) as date) as as_of,
+        {{ as_of }} as as_of,
         lengths.window_months,
-        ahead.month as start_month,
-        ahead.customer_id,
-        ahead.mrr as start_c,
-        ahead.acv_band,
+        start.month as start_month,
+        start.customer_id,
+        start.mrr as start_c,
+        start.acv_band,
         {%- for dim in dimensions %}
-        ahead.{{ q(dim) }},
+        start.{{ q(dim) }},
         {%- endfor %}
-        ahead.paying_months as paying_months_at_start,
-        case lengths.window_months
-            {%- for n in windows %}
-            when {{ n }} then ahead.mrr_at_end_{{ n }}
-            {%- endfor %}
-        end as mrr_at_end,
-        case lengths.window_months
-            {%- for n in windows %}
-            when {{ n }} then ahead.paying_months_at_end_{{ n }}
-            {%- endfor %}
-        end as paying_months_at_end
-    from ahead
-    cross join (select unnest([{{ windows | join(", ") }}]) as window_months) as lengths
-    where ahead.month + to_months(lengths.window_months) <= {{ as_of }}
+        start.paying_months as paying_months_at_start,
+        at_end.mrr_at_end,
+        at_end.paying_months_at_end
+    from (select unnest([{{ windows | join(", ") }}]) as window_months) as lengths
+    inner join twin_customer_mrr as start
+        on start.month = cast({{ as_of }} - to_months(lengths.window_months) as date)
+    left join at_end on at_end.customer_id = start.customer_id
 ),
 
 -- what each member pays at m1 at m0's rates, as published in retention_window_members
@@ -60,6 +44,7 @@ ends as (
     from cohort
     left join retention_window_members as published
         on published.as_of = cohort.as_of
+        and published.as_of = {{ as_of }}
         and published.window_months = cohort.window_months
         and published.customer_id = cohort.customer_id
         and published.dimension = 'all'
