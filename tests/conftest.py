@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import pytest
 
@@ -17,3 +19,28 @@ def clean_env(monkeypatch, tmp_path):
         if key.startswith(SERVICE_PREFIXES):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+EXIT_GRACE_SECONDS = 120
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """A watchdog on the interpreter's exit, after the results are printed: Prefect drains
+    its log and event workers at exit with no time limit, and a worker that never answers
+    (seen once in a full run) would keep the run hanging until CI's limit. After
+    EXIT_GRACE_SECONDS the process ends with pytest's own exit status."""
+
+    def force_exit() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
+
+    watchdog = threading.Timer(EXIT_GRACE_SECONDS, force_exit)
+    watchdog.daemon = True
+    watchdog.start()
